@@ -1,0 +1,32 @@
+# tests/: Criterion unit tests of libdsml and the spec-vector runner.
+#
+# tests/unit/*.c link into one Criterion binary; tests/vectors.c runs every file in
+# spec/vectors one-shot, at every chunk size 1..16 and at every 2-way split. Other
+# components add their own test groups in their build.mk (TEST_RUNS / ASAN_TEST_RUNS).
+
+CRITERION_LIBS := -lcriterion
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(O)/%.o)
+UNIT_BIN  := $(O)/tests/unit
+VEC_BIN   := $(O)/tests/vectors
+ALL_OBJS  += $(UNIT_OBJS) $(O)/tests/vectors.o $(O)/tests/testutil.o
+
+$(UNIT_BIN): $(UNIT_OBJS) $(O)/tests/testutil.o $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+
+$(VEC_BIN): $(O)/tests/vectors.o $(O)/tests/testutil.o $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+.PHONY: test-unit test-vectors
+test-unit: $(UNIT_BIN) ## libdsml unit tests (Criterion)
+	@echo "== unit tests ($(O))"
+	@$(UNIT_BIN) --jobs $(JOBS) --short-filename
+
+test-vectors: $(VEC_BIN) ## every spec vector at every chunking
+	@echo "== spec vectors ($(O))"
+	@$(VEC_BIN) spec/vectors
+
+TEST_RUNS += test-unit test-vectors
+ASAN_TEST_RUNS += test-unit test-vectors
