@@ -238,6 +238,12 @@ dsml_code dsml_feed(dsml_parser *p, const char *data, size_t len);
  * closed, and fill the result. Calling it again returns the same code. */
 dsml_code dsml_finish(dsml_parser *p);
 
+/* End the reasoning now, as if `</think>` had been fed (for callers whose upstream already
+ * separates reasoning from content). Flushes held-back reasoning bytes, fires
+ * on_reasoning_end and continues in content. No effect outside reasoning. Returns DSML_OK or
+ * the sticky error. Must not be called from inside a callback. */
+dsml_code dsml_end_reasoning(dsml_parser *p);
+
 /* Forget all input and errors; keeps options, callbacks and buffers. */
 void dsml_reset(dsml_parser *p);
 

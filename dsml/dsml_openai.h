@@ -88,6 +88,9 @@ dsml_code dsml_oai_feed(dsml_oai *o, const char *data, size_t len);
 dsml_code dsml_oai_finish(dsml_oai *o);
 /* Forget everything fed (options, callback and memory kept). */
 void dsml_oai_reset(dsml_oai *o);
+/* End the reasoning now (see dsml_end_reasoning); for upstreams that already separate
+ * reasoning_content from content. */
+dsml_code dsml_oai_end_reasoning(dsml_oai *o);
 /* The parser's result (valid after finish). */
 const dsml_result *dsml_oai_result(const dsml_oai *o);
 
@@ -129,6 +132,46 @@ void dsml_message_free(dsml_message *m);
  * content is null when no content byte was seen; reasoning_content is present only when
  * m->has_reasoning; tool_calls is omitted when there are none. Returns 0 or -1. */
 int dsml_message_json(const dsml_message *m, dsml_buf *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Chunk writer: deltas -> OpenAI `chat.completion.chunk` SSE events
+ * (reference/openai-wire.md §1.3). Writes `data: {…}\n\n` per chunk to the sink:
+ *   - the first chunk carries {"role":"assistant","content":""} (dsml_chunker_start(), or
+ *     automatically before the first delta);
+ *   - REASONING -> {"reasoning_content":"…"}, CONTENT -> {"content":"…"};
+ *   - CALL -> {"tool_calls":[{"index":i,"id":…,"type":"function",
+ *             "function":{"name":…,"arguments":""}}]};
+ *   - ARGS -> {"tool_calls":[{"index":i,"function":{"arguments":"…"}}]};
+ *   - FINISH -> a chunk with an empty delta and finish_reason, then (include_usage) the usage
+ *     chunk with "choices":[], then `data: [DONE]`.
+ * Every chunk repeats id, object, created, model (and system_fingerprint when set); with
+ * include_usage every other chunk carries "usage":null.
+ * ------------------------------------------------------------------------------------- */
+typedef struct dsml_chunk_options {
+    const char *id;                 /* "chatcmpl-…"; NULL: generated */
+    const char *model;              /* NULL: "" */
+    int64_t created;                /* unix seconds; 0: now */
+    const char *system_fingerprint; /* NULL: omitted */
+    int include_usage;              /* stream_options.include_usage */
+} dsml_chunk_options;
+
+typedef struct dsml_chunker dsml_chunker;
+
+/* Create a writer onto sink (the sink must outlive the writer). NULL when out of memory. */
+dsml_chunker *dsml_chunker_new(const dsml_chunk_options *o, dsml_sink sink);
+void dsml_chunker_free(dsml_chunker *c);
+/* Write the role chunk now (idempotent). Returns 0, or the sink's nonzero failure. */
+int dsml_chunker_start(dsml_chunker *c);
+/* Write the chunk(s) for one delta. A dsml_delta_fn-compatible wrapper is
+ * dsml_chunker_on_delta (ud = the chunker). Returns 0 or the sink's failure. */
+int dsml_chunker_delta(dsml_chunker *c, const dsml_delta *d);
+int dsml_chunker_on_delta(void *chunker, const dsml_delta *d);
+/* Token counts for the usage chunk; call before the FINISH delta. */
+void dsml_chunker_usage(dsml_chunker *c, uint64_t prompt_tokens, uint64_t completion_tokens);
+/* Terminal error: writes `data: {"error":{"message":…,"type":…}}` and, when no FINISH was
+ * written yet, nothing else (clients treat the error event as the end). Returns 0 or the
+ * sink's failure. */
+int dsml_chunker_error(dsml_chunker *c, const char *message, const char *type);
 
 #ifdef __cplusplus
 }
