@@ -1,0 +1,37 @@
+/*
+ * tool.h - the `dsml` command-line tool: one function per subcommand, plus the small
+ * helpers they share (reading input, exit codes). Each subcommand lives in cmd_<name>.c
+ * and is listed once in main.c's table.
+ */
+#ifndef DSML_TOOL_H
+#define DSML_TOOL_H
+
+#include <stddef.h>
+
+#include "dsml.h"
+#include "dsml_buf.h"
+
+/* Exit statuses shared by all subcommands. */
+enum {
+    TOOL_OK = 0,       /* success / clean */
+    TOOL_FINDINGS = 1, /* the input has problems (parse error in strict mode, check findings) */
+    TOOL_USAGE = 2,    /* usage or I/O error */
+};
+
+/* Read a whole file ("-" or NULL = stdin) into *out. Returns 0, or -1 with a message
+ * already printed to stderr. */
+int tool_read_file(const char *path, dsml_buf *out);
+
+/* Write len bytes to stdout; returns 0 or -1 (message printed). */
+int tool_write_stdout(const char *data, size_t len);
+
+/* Parse a decimal size argument ("4096", "64k", "16M"); returns 0 or -1. */
+int tool_parse_size(const char *s, size_t *out);
+
+/* Print "dsml <cmd>: <message>" to stderr (printf-style). */
+void tool_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Subcommands: argc/argv start at the subcommand name; return an exit status. */
+int cmd_parse(int argc, char **argv);
+
+#endif
