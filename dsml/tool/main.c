@@ -15,6 +15,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"parse", cmd_parse, "parse a completion into an OpenAI assistant message"},
+    {"stream", cmd_stream, "turn a completion into the OpenAI SSE chunk stream"},
 };
 
 static void usage(FILE *f)
