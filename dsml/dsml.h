@@ -99,7 +99,9 @@ extern "C" {
     X(W_THINK_OPEN, 122, "<think> at the start of reasoning ignored")                          \
     X(W_IMPLICIT_BLOCK_END, 123, "tool block not closed before end of sentence")               \
     X(W_TEXT_AFTER_EOS, 124, "text after the end-of-sentence token, returned as content")      \
-    X(W_ATTR, 125, "unknown or repeated attribute ignored")
+    X(W_ATTR, 125, "unknown or repeated attribute ignored")                                    \
+    X(W_CLOSER_IN_VALUE, 126, "parameter closer followed by text: taken as part of the value")  \
+    X(W_TOKEN_TOO_LONG, 127, "markup candidate longer than max_token, taken as text")
 
 typedef enum dsml_code {
 #define DSML_X_ENUM(name, num, msg) DSML_##name = num,

@@ -66,7 +66,11 @@ enum tok {
     T_STRAY_CLOSER, /* /｜DSML｜parameter without '<' (strict value scans only) */
 };
 
-enum mode { M_REASONING, M_CONTENT, M_BLOCK, M_INVOKE, M_VALUE, M_ARGS, M_V31, M_AFTER, M_END };
+/* M_PCLOSE: a parameter closer was seen (tolerant); it and the whitespace after it stay in
+ * the buffer until the next byte tells whether it really ended the value (markup follows) or
+ * was part of it (text follows: E08/E10). */
+enum mode { M_REASONING, M_CONTENT, M_BLOCK, M_INVOKE, M_VALUE, M_PCLOSE, M_ARGS, M_V31, M_AFTER,
+            M_END };
 enum variant { V_TC, V_FC, V_SP, V_31 };
 enum after { A_OPEN, A_INVOKE_HDR, A_PARAM, A_INVOKE_END };
 
@@ -83,12 +87,13 @@ struct dsml_parser {
     uchar *buf;
     size_t cap; /* usable bytes; buf has cap + 1 (sentinel) */
     uchar *cur, *lim, *mar, *tok, *run;
+    uchar *dlim; /* the DFA's limit: lim, or tok + max_token when that comes first */
     int ystate, cond;
     uint64_t base;                /* absolute offset of buf[0] */
     uint64_t base_line, line_start; /* DSML_LINES: newlines before buf[0], offset after the last */
 
     uint8_t mode, stray, after, variant, tv, final, finished, bare_block;
-    uint8_t in_invoke, param_json, args_v31, warned_after, ws_warned;
+    uint8_t in_invoke, param_json, args_v31, warned_after, ws_warned, in_flush;
     uint32_t ws_n, ws_lf;
     dsml_code err;
     dsml_result res;
@@ -133,8 +138,12 @@ static void line_col(const dsml_parser *p, uint64_t off, uint64_t *line, uint64_
     *col = off - start + 1;
 }
 
+static void sync_text(dsml_parser *p);
+
 static int fail(dsml_parser *p, dsml_code code, uint64_t off)
 {
+    if (p->err) return -1;
+    sync_text(p);
     if (p->err) return -1;
     p->err = code;
     p->res.status = DSML_FAILED;
@@ -146,6 +155,8 @@ static int fail(dsml_parser *p, dsml_code code, uint64_t off)
 
 static int warn(dsml_parser *p, dsml_code code, uint64_t off)
 {
+    if (p->err) return -1;
+    sync_text(p);
     if (p->err) return -1;
     p->res.warnings++;
     if (!p->cb.on_warning) return 0;
@@ -203,6 +214,8 @@ static int lookalike(const uchar *s, const uchar **after)
 static int text_mode(const dsml_parser *p)
 {
     switch (p->mode) {
+    case M_PCLOSE:
+        return 0;
     case M_BLOCK:
     case M_INVOKE:
     case M_V31:
@@ -229,22 +242,9 @@ static int emit(dsml_parser *p, const uchar *s, size_t n)
         return p->mode == M_VALUE ? FIRE(p, on_value, c, n) : FIRE(p, on_args, c, n);
     case M_AFTER:
     case M_END:
-        if (!p->warned_after) {
-            size_t i = 0;
-            while (i < n && is_ws(s[i])) i++;
-            if (i < n) {
-                p->warned_after = 1;
-                uint64_t off = abs_off(p, s + i);
-                if (p->mode == M_AFTER ? deviate(p, DSML_E_TEXT_AFTER_BLOCK,
-                                                 DSML_W_TEXT_AFTER_BLOCK, off)
-                                       : deviate(p, DSML_E_TEXT_AFTER_EOS,
-                                                 DSML_W_TEXT_AFTER_EOS, off))
-                    return -1;
-            } else if (STRICT(p) && n) {
-                return fail(p, p->mode == M_AFTER ? DSML_E_TEXT_AFTER_BLOCK
-                                                  : DSML_E_TEXT_AFTER_EOS, abs_off(p, s));
-            }
-        }
+        if (STRICT(p)) /* only EOS may follow: even whitespace is an error */
+            return fail(p, p->mode == M_AFTER ? DSML_E_TEXT_AFTER_BLOCK : DSML_E_TEXT_AFTER_EOS,
+                        abs_off(p, s));
         return FIRE(p, on_content, c, n);
     default:
         return FIRE(p, on_content, c, n);
@@ -270,9 +270,18 @@ static int flush(dsml_parser *p, const uchar *end, int final)
             if (s == e) e = p->run; /* whitespace only so far: hold it */
         }
     }
+    p->in_flush = 1;
     int r = emit(p, p->run, (size_t)(e - p->run));
+    p->in_flush = 0;
     p->run = (uchar *)e;
     return r;
+}
+
+/* Before a diagnostic: emit the text scanned so far (with the usual hold-back), so that a
+ * diagnostic sits at the same place among the text events whatever the chunking. */
+static void sync_text(dsml_parser *p)
+{
+    if (!p->in_flush && text_mode(p) && p->run < p->tok && p->tok <= p->lim) flush(p, p->tok, 0);
 }
 
 /* End of a run after the block or EOS: a whitespace-only tail is dropped with a warning. */
@@ -301,7 +310,7 @@ static int lex(dsml_parser *p)
         re2c:define:YYCTYPE = "uchar";
         re2c:define:YYCURSOR = "p->cur";
         re2c:define:YYMARKER = "p->mar";
-        re2c:define:YYLIMIT = "p->lim";
+        re2c:define:YYLIMIT = "p->dlim";
         re2c:define:YYGETSTATE = "p->ystate";
         re2c:define:YYSETSTATE = "p->ystate = @@;";
         re2c:define:YYFILL = "return T_NEED;";
@@ -377,6 +386,7 @@ static int cond_for(const dsml_parser *p)
     switch (p->mode) {
     case M_BLOCK:
     case M_INVOKE:
+    case M_PCLOSE:
         return yycTAGS;
     case M_VALUE:
         return yycVALUE;
@@ -681,13 +691,13 @@ static int tag_param(dsml_parser *p)
 }
 
 /* Closer tags between tags: is the prefix acceptable? 0 yes, -1 text, -2 stop. */
-static int closer_ok(dsml_parser *p)
+static int closer_ok(dsml_parser *p, int block_close)
 {
     const uchar *kw;
     int spaced, r = tag_prefix(p, 1, &kw, &spaced);
     if (r) return r;
     uint64_t off = abs_off(p, p->tok);
-    if (spaced && p->tv != V_SP && deviate(p, DSML_E_TAG, DSML_W_V41_TAGS, off)) return -2;
+    if (spaced && !(block_close && p->tv == V_SP) && deviate(p, DSML_E_TAG, DSML_W_V41_TAGS, off)) return -2;
     if (is_ws(p->cur[-2]) && deviate(p, DSML_E_TAG, DSML_W_TAG_SPACE, off)) return -2;
     return 0;
 }
@@ -715,18 +725,31 @@ static void mark_incomplete(dsml_parser *p)
 {
     if (p->res.status == DSML_FAILED) return;
     p->res.status = DSML_INCOMPLETE;
-    if (p->in_invoke) p->res.incomplete_at = p->inv_start;
-    else if (p->res.calls == 0 || p->elem_end < p->blk_start) p->res.incomplete_at = p->blk_start;
+    if (p->res.calls == 0) p->res.incomplete_at = p->blk_start;
+    else if (p->in_invoke) p->res.incomplete_at = p->inv_start;
     else p->res.incomplete_at = p->elem_end;
 }
 
 /* ------------------------------------------------------------------------------------------
  * Token handlers, one per mode family
  * ---------------------------------------------------------------------------------------- */
+/* The first non-whitespace byte after the block (or after EOS) at s. */
+static int after_text(dsml_parser *p, uchar *s)
+{
+    p->warned_after = 1;
+    p->tok = s;
+    if (p->mode == M_AFTER)
+        return deviate(p, DSML_E_TEXT_AFTER_BLOCK, DSML_W_TEXT_AFTER_BLOCK, abs_off(p, s));
+    return deviate(p, DSML_E_TEXT_AFTER_EOS, DSML_W_TEXT_AFTER_EOS, abs_off(p, s));
+}
+
 static void on_text_token(dsml_parser *p, int t)
 {
     uint64_t off = abs_off(p, p->tok);
     int after = p->mode == M_AFTER || p->mode == M_END;
+    if (after && !p->warned_after && !(t == T_EOS && p->mode == M_AFTER) && t != T_EOF &&
+        after_text(p, p->tok))
+        return;
     switch (t) {
     case T_TEXT:
     case T_EOF:
@@ -881,7 +904,7 @@ static void on_tags_token(dsml_parser *p, int t)
             unexpected_tag(p);
             return;
         }
-        int r = closer_ok(p);
+        int r = closer_ok(p, 0);
         if (r == -1) {
             p->cur = p->tok + 1;
             stray_begin(p);
@@ -895,7 +918,7 @@ static void on_tags_token(dsml_parser *p, int t)
         unexpected_tag(p);
         return;
     case T_CLOSE: {
-        int r = closer_ok(p);
+        int r = closer_ok(p, 1);
         if (r == -1) {
             p->cur = p->tok + 1;
             stray_begin(p);
@@ -942,6 +965,25 @@ static void on_tags_token(dsml_parser *p, int t)
     }
 }
 
+/* The value ended at the closer at [tok, cur): validate and report. */
+static int commit_param(dsml_parser *p)
+{
+    unsigned flags = 0;
+    if (p->param_json && dsml_jval_end(&p->jv) != DSML_JVAL_OK) {
+        if (STRICT(p)) {
+            fail(p, DSML_E_INVALID_JSON, p->value_start);
+            p->res.error.line = p->value_line;
+            p->res.error.col = p->value_col;
+            return -1;
+        }
+        if (warn(p, DSML_W_INVALID_JSON, p->value_start)) return -1;
+        flags |= DSML_END_INVALID_JSON;
+    }
+    p->mode = M_INVOKE;
+    p->after = A_PARAM;
+    return FIRE(p, on_param_end, flags);
+}
+
 static void on_value_token(dsml_parser *p, int t)
 {
     if (t == T_TEXT || t == T_EOF) return;
@@ -961,21 +1003,45 @@ static void on_value_token(dsml_parser *p, int t)
     if (spaced && deviate(p, DSML_E_TAG, DSML_W_V41_TAGS, off)) return;
     if (p->cur[-2] != 'r' && deviate(p, DSML_E_TAG, DSML_W_TAG_SPACE, off)) return;
     if (flush(p, p->tok, 1)) return;
-    unsigned flags = 0;
-    if (p->param_json && dsml_jval_end(&p->jv) != DSML_JVAL_OK) {
-        if (STRICT(p)) {
-            fail(p, DSML_E_INVALID_JSON, p->value_start);
-            p->res.error.line = p->value_line;
-            p->res.error.col = p->value_col;
-            return;
-        }
-        if (warn(p, DSML_W_INVALID_JSON, p->value_start)) return;
-        flags |= DSML_END_INVALID_JSON;
-    }
-    p->mode = M_INVOKE;
-    p->after = A_PARAM;
     ws_reset(p);
-    FIRE(p, on_param_end, flags);
+    if (STRICT(p)) {
+        commit_param(p); /* official semantics: the first closer ends the value */
+        return;
+    }
+    p->mode = M_PCLOSE;
+    p->run = p->tok; /* keep the closer in the buffer until we know */
+}
+
+/* Tolerant: what follows a parameter closer decides whether it closed the value. */
+static void on_pclose_token(dsml_parser *p, int t)
+{
+    switch (t) {
+    case T_WS:
+        p->ws_n++;
+        if (p->tok[0] == '\n') p->ws_lf++;
+        if (p->cur - p->run <= HOLD_AFTER_MAX) return;
+        /* a long run of whitespace: the closer was real */
+        /* fall through */
+    case T_PARAM:
+    case T_INVOKE:
+    case T_INVOKE_END:
+    case T_CLOSE:
+    case T_EOS:
+    case T_EOF: {
+        uint32_t n = p->ws_n, lf = p->ws_lf;
+        if (commit_param(p)) return;
+        p->ws_n = n, p->ws_lf = lf;
+        if (t != T_EOF && t != T_WS) on_tags_token(p, t);
+        return;
+    }
+    default:
+        /* text follows: the closer and the whitespace were value bytes */
+        if (warn(p, DSML_W_CLOSER_IN_VALUE, abs_off(p, p->run))) return;
+        p->mode = M_VALUE;
+        p->cur = p->tok;
+        ws_reset(p);
+        return;
+    }
 }
 
 static void on_args_token(dsml_parser *p, int t)
@@ -1064,6 +1130,9 @@ static void handle(dsml_parser *p, int t)
     case M_VALUE:
         on_value_token(p, t);
         break;
+    case M_PCLOSE:
+        on_pclose_token(p, t);
+        break;
     case M_ARGS:
         on_args_token(p, t);
         break;
@@ -1081,6 +1150,12 @@ static dsml_code scan(dsml_parser *p)
         if (p->err) return p->err;
         if (p->ystate < 0) {
             if (text_mode(p)) {
+                if ((p->mode == M_AFTER || p->mode == M_END) && !p->warned_after && !p->stray) {
+                    uchar *s = p->cur;
+                    while (s < p->lim && is_ws(*s)) s++;
+                    /* '<' may start the EOS marker: the token handler decides */
+                    if (s < p->lim && *s != '<' && after_text(p, s)) return p->err;
+                }
                 p->cur = (uchar *)find_stop(p, p->cur, p->lim);
                 if (p->cur == p->lim && !p->final) {
                     p->tok = p->cur;
@@ -1089,13 +1164,30 @@ static dsml_code scan(dsml_parser *p)
                 }
             }
             p->tok = p->cur;
-            if (!text_mode(p)) p->run = p->cur;
+            if (!text_mode(p) && p->mode != M_PCLOSE) p->run = p->cur;
             p->cond = cond_for(p);
         }
-        int t = lex(p);
-        if (t == T_NEED) {
-            if ((size_t)(p->lim - p->tok) >= p->opt.max_token)
-                return (dsml_code)fail(p, DSML_E_TOKEN_TOO_LONG, abs_off(p, p->tok)), p->err;
+        /* The DFA never looks further than max_token bytes from the token start, whatever
+         * the piece boundaries: a sentinel at tok + max_token makes it stop there. */
+        uchar *dl = p->lim, saved = 0;
+        if ((size_t)(p->lim - p->tok) > p->opt.max_token) {
+            dl = p->tok + p->opt.max_token;
+            saved = *dl;
+            *dl = 0;
+        }
+        p->dlim = dl;
+        /* resuming a token that already reached max_token bytes */
+        int t = p->ystate >= 0 && p->cur >= dl && dl != p->lim ? T_NEED : lex(p);
+        if (dl != p->lim) *dl = saved;
+        p->dlim = p->lim;
+        if (t == T_NEED && dl != p->lim) {
+            /* a candidate as long as max_token: not markup */
+            p->ystate = -1;
+            p->cur = p->tok + 1;
+            if (deviate(p, DSML_E_TOKEN_TOO_LONG, DSML_W_TOKEN_TOO_LONG, abs_off(p, p->tok)))
+                return p->err;
+            t = T_TEXT;
+        } else if (t == T_NEED) {
             if (p->final) continue; /* resume without input = end of input */
             if (text_mode(p)) flush(p, p->tok, 0);
             return p->err;
@@ -1126,6 +1218,7 @@ static void compact(dsml_parser *p)
     p->base += shift;
     p->cur -= shift;
     p->lim -= shift;
+    p->dlim = p->lim;
     p->tok -= shift;
     p->run -= shift;
     p->mar = p->mar >= keep ? p->mar - shift : p->buf;
@@ -1145,7 +1238,7 @@ void dsml_options_init(dsml_options *o)
 
 static void init_state(dsml_parser *p)
 {
-    p->cur = p->lim = p->mar = p->tok = p->run = p->buf;
+    p->cur = p->lim = p->mar = p->tok = p->run = p->dlim = p->buf;
     p->buf[0] = 0;
     p->ystate = -1;
     p->cond = yycTEXT;
@@ -1274,6 +1367,9 @@ dsml_code dsml_finish(dsml_parser *p)
         if (STRICT(p)) return fail(p, DSML_E_UNTERMINATED, p->res.bytes), p->err;
         mark_incomplete(p);
         break;
+    case M_PCLOSE:
+        if (commit_param(p)) return p->err;
+        /* fall through */
     case M_INVOKE:
     case M_VALUE:
     case M_ARGS:

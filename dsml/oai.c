@@ -356,13 +356,12 @@ dsml_code dsml_parse_message(const char *text, size_t len, const dsml_oai_option
         /* the cut-off element leaves the calls; its raw text goes back to content */
         size_t mark = m->content.len;
         if (o->in_call) {
-            mark = b.mark_invoke;
             dsml_call *last = &m->calls[--m->ncalls];
             dsml_buf_free(&last->name);
             dsml_buf_free(&last->arguments);
-        } else if (m->result.calls == 0) {
-            mark = b.mark_block;
         }
+        if (m->result.calls == 0) mark = b.mark_block;
+        else if (o->in_call) mark = b.mark_invoke;
         if (mark < m->content.len) m->content.len = mark, m->content.data[mark] = 0;
         uint64_t at = m->result.incomplete_at;
         if (at < len && !all_ws(text + at, len - (size_t)at)) {

@@ -5,6 +5,7 @@
 # components add their own test groups in their build.mk (TEST_RUNS / ASAN_TEST_RUNS).
 
 CRITERION_LIBS := -lcriterion
+CPPFLAGS += -Itests
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(O)/%.o)
 UNIT_BIN  := $(O)/tests/unit
@@ -13,11 +14,11 @@ ALL_OBJS  += $(UNIT_OBJS) $(O)/tests/vectors.o $(O)/tests/testutil.o
 
 $(UNIT_BIN): $(UNIT_OBJS) $(O)/tests/testutil.o $(DSML_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) -ljansson -lm
 
 $(VEC_BIN): $(O)/tests/vectors.o $(O)/tests/testutil.o $(DSML_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lm
 
 .PHONY: test-unit test-vectors
 test-unit: $(UNIT_BIN) ## libdsml unit tests (Criterion)
