@@ -153,6 +153,8 @@ typedef struct R {
     const dsml_sink *sink;
     const dsml_segment_sink *seg;
     dsml_buf pend; /* segment mode: ordinary text not yet delivered */
+    char stage[4096]; /* plain-sink mode: bytes not yet handed to the sink */
+    size_t nstage;
     dsml_render_error *err;
     int failed;
     msg *m;
@@ -208,6 +210,14 @@ static void flush_pending(R *r)
     dsml_buf_clear(&r->pend);
 }
 
+/* Plain-sink mode: hand the staged bytes to the sink. */
+static void flush_stage(R *r)
+{
+    if (r->failed || !r->nstage) return;
+    if (r->sink->write(r->sink->ud, r->stage, r->nstage)) sink_failed(r);
+    r->nstage = 0;
+}
+
 static void out_plain(R *r, const char *s, size_t n)
 {
     if (r->failed || !n) return;
@@ -215,7 +225,15 @@ static void out_plain(R *r, const char *s, size_t n)
         if (dsml_buf_add(&r->pend, s, n)) fail(r, NULL, "out of memory", "%s", "");
         return;
     }
-    if (r->sink->write(r->sink->ud, s, n)) sink_failed(r);
+    if (n > sizeof r->stage - r->nstage) {
+        flush_stage(r);
+        if (n >= sizeof r->stage) {
+            if (!r->failed && r->sink->write(r->sink->ud, s, n)) sink_failed(r);
+            return;
+        }
+    }
+    memcpy(r->stage + r->nstage, s, n);
+    r->nstage += n;
 }
 
 static void out_special(R *r, const char *s, size_t n)
@@ -1132,6 +1150,7 @@ static int render(const dsml_jv *root, const dsml_render_options *o, const dsml_
             render_v4(&r);
         }
         if (seg) flush_pending(&r);
+        else flush_stage(&r);
     }
     free(r.m);
     free(r.b);
@@ -1216,6 +1235,7 @@ int dsml_render_tool_calls_jv(const dsml_jv *calls, dsml_dialect d, unsigned fla
     if (!list->len) return 0;
     if (d == DSML_V31) out_v31_block(&r, list);
     else out_dsml_block(&r, list);
+    flush_stage(&r);
     return r.failed ? -1 : 0;
 }
 

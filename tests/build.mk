@@ -8,7 +8,7 @@ CRITERION_LIBS := -lcriterion
 CPPFLAGS += -Itests
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(O)/%.o)
-UNIT_BIN  := $(O)/tests/unit
+UNIT_BIN  := $(O)/tests/unit-tests
 VEC_BIN   := $(O)/tests/vectors
 ALL_OBJS  += $(UNIT_OBJS) $(O)/tests/vectors.o $(O)/tests/testutil.o
 

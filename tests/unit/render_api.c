@@ -289,6 +289,6 @@ Test(render_api, a_failing_sink_stops_the_render_at_every_write)
             cr_expect_str_eq(err.message, "output sink failed");
             cr_expect_eq(f.writes, k + 1, "nothing written after the failure");
         }
-        cr_expect_gt(k, 10);
+        cr_expect_gt(k, seg ? 10 : 0, "the render took several writes");
     }
 }
