@@ -8,6 +8,9 @@
  * needs). Nesting is a bit stack (1 = object).
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "dsml_json.h"
 
@@ -403,9 +406,26 @@ int dsml_json_escape(const char *data, size_t len, dsml_buf *out)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)data;
+    if (len > ((size_t)-1 - 64) / 6 || dsml_buf_reserve(out, len * 6)) return -1;
+    char *o = out->data + out->len; /* worst case: every byte becomes 6 */
     size_t i = 0, start = 0;
-    if (dsml_buf_reserve(out, len + len / 8 + 8)) return -1;
     while (i < len) {
+#if defined(__SSE2__)
+        /* skip 16-byte blocks of plain ASCII: no control byte, quote, backslash or >= 0x80 */
+        while (len - i >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+            int bits = _mm_movemask_epi8(m);
+            if (bits) {
+                i += (size_t)__builtin_ctz((unsigned)bits);
+                break;
+            }
+            i += 16;
+        }
+        if (i >= len) break;
+#endif
         unsigned char c = s[i];
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;
@@ -416,30 +436,33 @@ int dsml_json_escape(const char *data, size_t len, dsml_buf *out)
             i += seq;
             continue;
         }
-        if (i > start && dsml_buf_add(out, s + start, i - start)) return -1;
-        char e[6] = {'\\', 0};
-        size_t n = 2;
+        memcpy(o, s + start, i - start);
+        o += i - start;
         switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
+        case '"': *o++ = '\\', *o++ = '"'; break;
+        case '\\': *o++ = '\\', *o++ = '\\'; break;
+        case '\b': *o++ = '\\', *o++ = 'b'; break;
+        case '\f': *o++ = '\\', *o++ = 'f'; break;
+        case '\n': *o++ = '\\', *o++ = 'n'; break;
+        case '\r': *o++ = '\\', *o++ = 'r'; break;
+        case '\t': *o++ = '\\', *o++ = 't'; break;
         default:
             if (c < 0x20) {
-                e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
-                n = 6;
-            } else {
-                n = 0; /* invalid UTF-8 byte: U+FFFD */
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[c >> 4], o[5] = hex[c & 15];
+                o += 6;
+            } else { /* invalid UTF-8 byte: U+FFFD */
+                memcpy(o, "\xEF\xBF\xBD", 3);
+                o += 3;
             }
         }
-        if (n ? dsml_buf_add(out, e, n) : dsml_buf_add(out, "\xEF\xBF\xBD", 3)) return -1;
         i++;
         start = i;
     }
-    if (i > start && dsml_buf_add(out, s + start, i - start)) return -1;
+    memcpy(o, s + start, len - start);
+    o += len - start;
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = 0;
     return 0;
 }
 

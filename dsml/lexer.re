@@ -38,7 +38,7 @@
 
 typedef unsigned char uchar;
 
-#define PIECE 3072         /* work space beyond max_token */
+#define PIECE 2048         /* work space beyond max_token */
 #define HOLD_AFTER_MAX 256 /* whitespace held after a block / EOS */
 
 enum tok {
@@ -421,6 +421,10 @@ static const uchar *find_stop(const dsml_parser *p, const uchar *s, const uchar 
     if (STRICT(p) && !p->stray) {
         if (p->mode == M_VALUE) return find2(s, e, '<', '/');
         if (p->mode == M_CONTENT || p->mode == M_REASONING) return find2(s, e, '<', 0xEF);
+    }
+    if (e - s < 16) {
+        while (s < e && *s != '<') s++;
+        return s;
     }
     const uchar *r = memchr(s, '<', (size_t)(e - s));
     return r ? r : e;
@@ -1304,8 +1308,11 @@ dsml_code dsml_feed(dsml_parser *p, const char *data, size_t len)
     if (p->err) return p->err;
     if (p->finished) return fail(p, DSML_E_FINISHED, p->res.bytes), p->err;
     while (len) {
-        compact(p);
         size_t space = p->cap - (size_t)(p->lim - p->buf);
+        if (space < len && space < PIECE / 2) { /* move the kept bytes down only when short */
+            compact(p);
+            space = p->cap - (size_t)(p->lim - p->buf);
+        }
         size_t n = len < space ? len : space;
         if (!n) return fail(p, DSML_E_TOKEN_TOO_LONG, abs_off(p, p->tok)), p->err;
         memcpy(p->lim, data, n);
