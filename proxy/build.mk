@@ -38,8 +38,8 @@ $(HS_LIB): $(HS_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 # The binary needs libdsml's parser, delta layer and chunk writer. Until they are in the
-# tree (dsml/openai.c), the proxy binary and the tests that run it are not built.
-PROXY_READY := $(wildcard dsml/openai.c)
+# tree (dsml/oai.c), the proxy binary and the tests that run it are not built.
+PROXY_READY := $(wildcard dsml/oai.c)
 
 ifneq ($(PROXY_READY),)
 BINS += $(PROXY_BIN)
@@ -53,7 +53,7 @@ $(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/sse.o $(O)/proxy/request.o $(HS
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(PROXY_LIBS) -lm
 
-$(FAKEUP_BIN): $(O)/tests/proxy/fakeup.o $(HS_LIB)
+$(FAKEUP_BIN): $(O)/tests/proxy/fakeup.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROXY_LIBS)
 

@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -556,6 +557,9 @@ int hs_server_listen(hs_server *s, const char *host, int port, int *bound_port)
     struct evhttp_bound_socket *h = evhttp_bind_socket_with_handle(s->http, host, (ev_uint16_t)port);
     if (!h)
         return -1;
+    /* Streams are many small writes: no Nagle delay. Accepted sockets inherit the flag. */
+    int one = 1;
+    setsockopt(evhttp_bound_socket_get_fd(h), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (bound_port) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
