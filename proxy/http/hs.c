@@ -12,9 +12,9 @@
  *     we free ourselves at finish (peer close seen early through EV_CLOSED);
  *   - the connection's close callback points at the hs_req only while it is open.
  *
- * libevent quirk relied on: when a request body is over the limit or the headers are
- * malformed/too large, evhttp calls the general callback with the URI cleared and the
- * response code preset (413 or 400); we answer it with a JSON error.
+ * libevent 2.1 limitation: a request over the body limit (413) or with malformed or too
+ * large headers (400) is answered by evhttp itself, with its HTML error page; the request
+ * never reaches this code. Every other error body is JSON.
  */
 #include "hs.h"
 
@@ -454,19 +454,6 @@ static void dispatch(struct evhttp_request *ev, void *arg)
     snprintf(r->method, sizeof r->method, "%s", method_name(evhttp_request_get_command(ev)));
     r->conn = evhttp_request_get_connection(ev);
 
-    const char *uri = evhttp_request_get_uri(ev);
-    if (!uri) {
-        /* evhttp's own failure: body over the limit (413) or bad/oversized headers (400). */
-        int code = evhttp_request_get_response_code(ev);
-        if (code == 413)
-            hs_reply_error(r, 413, "invalid_request_error", "body_too_large",
-                           "request body larger than the limit of %zu bytes", s->o.max_body);
-        else
-            hs_reply_error(r, 400, "invalid_request_error", "bad_request",
-                           "malformed request line or headers (or headers over %zu bytes)",
-                           s->o.max_headers);
-        return;
-    }
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
     const char *p = u ? evhttp_uri_get_path(u) : NULL;
     r->path = strdup(p && *p ? p : "/");
@@ -543,7 +530,6 @@ hs_server *hs_server_new(struct event_base *base, const hs_options *o)
     evhttp_set_max_body_size(s->http, (ev_ssize_t)s->o.max_body);
     evhttp_set_max_headers_size(s->http, (ev_ssize_t)s->o.max_headers);
     evhttp_set_timeout(s->http, (int)s->o.idle_timeout_s);
-    evhttp_set_flags(s->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);

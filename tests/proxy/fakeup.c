@@ -182,6 +182,7 @@ typedef struct stream {
     size_t wire_off;
     opts o;
     int dead;
+    int crash_armed;
 } stream;
 
 static void add_item(stream *s, struct evbuffer *b, int crash)
@@ -316,6 +317,13 @@ static void step(evutil_socket_t fd, short what, void *arg)
     }
     while (s->next < s->n) {
         ev_item *it = &s->items[s->next];
+        if (it->crash && !s->crash_armed) {
+            /* let what was sent reach the client first, then crash */
+            s->crash_armed = 1;
+            struct timeval tv = {0, 50000};
+            evtimer_add(s->timer, &tv);
+            return;
+        }
         if (it->crash) {
             evhttp_connection_set_closecb(s->conn, NULL, NULL);
             evhttp_connection_free(s->conn); /* abrupt close, chunked body unterminated */
