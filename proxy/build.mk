@@ -51,7 +51,7 @@ $(PROXY_BIN): $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB)
 
 $(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/sse.o $(O)/proxy/request.o $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(PROXY_LIBS) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(PROXY_LIBS) -levent_pthreads -lpthread -lm
 
 $(FAKEUP_BIN): $(O)/tests/proxy/fakeup.o
 	@mkdir -p $(@D)
@@ -88,3 +88,7 @@ ifneq ($(PROXY_READY),)
 TEST_RUNS      += test-proxy-e2e
 BENCH_RUNS     += bench-proxy
 endif
+
+# render.c switches on the presence of dsml/dsml_render.h: rebuild it when dsml headers
+# appear or change (the generated .d file cannot know about a header that was absent).
+$(O)/proxy/render.o: $(wildcard dsml/*.h)

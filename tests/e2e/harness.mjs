@@ -59,6 +59,8 @@ export async function start(opts = {}) {
         }
       }
       rmSync(dir, { recursive: true, force: true });
+      if (/Sanitizer|runtime error/.test(log)) throw new Error('dsml-proxy reported a memory or UB error:\n' + log);
+      if (px.exitCode !== 0) throw new Error(`dsml-proxy exited with ${px.exitCode} (signal ${px.signalCode})`);
     },
   };
 }
