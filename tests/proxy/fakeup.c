@@ -28,7 +28,8 @@
  *   upcalls=1    chat: the runtime parsed the calls itself: the file holds one JSON array of
  *                OpenAI tool_calls sent as tool_calls deltas
  *   then=NAME    when the request contains a tool result ("role":"tool"), replay NAME
- *   prompt=1     completions: the text is the request's prompt itself (echo)
+ *   ts=N         benchmark: N content pieces "[T]" where T is CLOCK_MONOTONIC in µs at the
+ *                moment the piece is written (chat shape; with delay=MS between pieces)
  * Usage counts are sent when stream_options.include_usage is true.
  */
 #include <errno.h>
@@ -64,6 +65,7 @@ typedef struct opts {
     char name[128], flavor[32], finish[32], then[128];
     long chunk, delay, wire, crash, garbage, status;
     int split, errevent, hang, nodone, crlf, comments, upcalls, prompt;
+    long ts;
 } opts;
 
 static void parse_scenario(const char *body, size_t len, opts *o)
@@ -112,6 +114,7 @@ static void parse_scenario(const char *body, size_t len, opts *o)
         else if (!strcmp(k, "upcalls")) o->upcalls = (int)iv;
         else if (!strcmp(k, "then")) snprintf(o->then, sizeof o->then, "%s", v);
         else if (!strcmp(k, "prompt")) o->prompt = (int)iv;
+        else if (!strcmp(k, "ts")) o->ts = iv;
     }
 }
 
@@ -183,6 +186,8 @@ typedef struct stream {
     opts o;
     int dead;
     int crash_armed;
+    long ts_left;       /* ts mode: pieces still to generate */
+    int usage;
 } stream;
 
 static void add_item(stream *s, struct evbuffer *b, int crash)
@@ -315,6 +320,20 @@ static void step(evutil_socket_t fd, short what, void *arg)
         stream_free(s);
         return;
     }
+    if (s->ts_left > 0 && s->next == s->n) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        char t[40];
+        int tl = snprintf(t, sizeof t, "[%llu]", (unsigned long long)now.tv_sec * 1000000ull + (unsigned long long)now.tv_nsec / 1000);
+        chat_chunk(s, 1, t, (size_t)tl, 0, 0);
+        if (--s->ts_left == 0) {
+            chat_chunk(s, 3, NULL, 0, 0, 0);
+            struct evbuffer *d = evbuffer_new();
+            evbuffer_add(d, "[DONE]", 6);
+            sse_event(s, d);
+            evbuffer_free(d);
+        }
+    }
     while (s->next < s->n) {
         ev_item *it = &s->items[s->next];
         if (it->crash && !s->crash_armed) {
@@ -349,8 +368,13 @@ static void step(evutil_socket_t fd, short what, void *arg)
         evhttp_send_reply_chunk(s->req, b);
         evbuffer_free(b);
         s->next++;
-        if (s->o.delay > 0 && s->next < s->n) {
+        if (s->o.delay > 0 && (s->next < s->n || s->ts_left > 0)) {
             struct timeval tv = {s->o.delay / 1000, (s->o.delay % 1000) * 1000};
+            evtimer_add(s->timer, &tv);
+            return;
+        }
+        if (s->ts_left > 0 && s->next == s->n) {
+            struct timeval tv = {0, 0};
             evtimer_add(s->timer, &tv);
             return;
         }
@@ -390,6 +414,22 @@ static void handle_gen(struct evhttp_request *req, int completions)
         return; /* never answered; the connection closes when the client gives up */
     if (o.status) {
         send_error(req, (int)o.status, "fake upstream error");
+        return;
+    }
+    if (o.ts > 0 && stream_req) {
+        stream *t = calloc(1, sizeof *t);
+        t->req = req;
+        t->conn = evhttp_request_get_connection(req);
+        t->o = o;
+        t->timer = evtimer_new(base, step, t);
+        t->ts_left = o.ts;
+        chat_chunk(t, 0, NULL, 0, 0, 0);
+        struct evkeyvalq *th = evhttp_request_get_output_headers(req);
+        evhttp_add_header(th, "Content-Type", "text/event-stream");
+        evhttp_send_reply_start(req, 200, "OK");
+        evhttp_connection_set_closecb(t->conn, on_close, t);
+        struct timeval now0 = {0, 0};
+        evtimer_add(t->timer, &now0);
         return;
     }
     const char *name = o.name[0] ? o.name : "plain";
