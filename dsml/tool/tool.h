@@ -35,5 +35,6 @@ void tool_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 int cmd_parse(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif
