@@ -1,5 +1,5 @@
 /*
- * sse.c - WHATWG Server-Sent Events reader (see sse.h).
+ * sse.c - WHATWG Server-Sent Events reader (see dsml_sse.h).
  *
  * Invariant: bytes of a line that ends inside the current feed are processed in place;
  * only the unterminated tail of a feed is copied into s->line, so a line is never copied
