@@ -527,7 +527,9 @@ static int names_add(dsml_parser *p, const uchar *name, size_t len, int *dup)
         p->ent = q;
         p->ent_cap = nc;
     }
-    if (p->nm_len + len > p->nm_cap) {
+    /* allocate on the first name even when it is empty (name=""): with nm still NULL the
+       lookup above and the copy below would compute NULL + 0 (undefined behaviour) */
+    if (!p->nm || p->nm_len + len > p->nm_cap) {
         size_t nc = p->nm_cap ? p->nm_cap : 256;
         while (nc < p->nm_len + len) nc *= 2;
         void *q = p->al.realloc(p->al.ud, p->nm, nc);
