@@ -1,0 +1,144 @@
+# fuzz/: fuzz harnesses for libFuzzer, AFL++ and plain replay (fuzz/README.md).
+#
+# Every harness fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. One source, three links:
+#   FUZZ_ENGINE=replay     any compiler + fuzz/replay.c (a main that runs files): the
+#                          regression replay of `make test` and its ASan+UBSan pass
+#   FUZZ_ENGINE=libfuzzer  clang -fsanitize=fuzzer,address,undefined: `make fuzz-smoke`, and
+#                          the binaries that reproduce crashes
+#   FUZZ_ENGINE=afl        afl-clang-fast -fsanitize=fuzzer (AFL++'s persistent-mode driver):
+#                          `make fuzz`, plain and with AFL_USE_ASAN/AFL_USE_UBSAN
+# The libFuzzer and AFL++ builds are sub-makes of this Makefile into their own build
+# directories ($(O)/fuzz-libfuzzer, $(O)/fuzz-afl, $(O)/fuzz-afl-asan), so libdsml is
+# compiled with the same instrumentation as the harness.
+#
+#   make fuzz-smoke [FUZZ_SECONDS=30]      every harness for FUZZ_SECONDS s, plus replay of
+#                                          fuzz/corpus and fuzz/regress (libFuzzer, sanitizers)
+#   make fuzz TARGET=parse [SECONDS=3600] [INSTANCES=2]
+#                                          AFL++ with its status screen; crashes are listed
+#                                          with a command that reproduces each
+#   make fuzz-seeds                        regenerate fuzz/corpus from spec/ and tests/proxy/rec
+#   make fuzz-diff DIFF_CMD='...' | DIFF_LIB=path.so   compare another DSML parser with ours
+
+FUZZ_TARGETS := parse chunk
+FUZZ_ENGINE  ?= replay
+
+FUZZ_SRCS    := $(FUZZ_TARGETS:%=fuzz/fuzz_%.c)
+FUZZ_OBJS    := $(FUZZ_TARGETS:%=$(O)/fuzz/fuzz_%.o)
+FUZZ_COMMON  := $(O)/fuzz/common.o $(O)/tests/testutil.o
+FUZZ_BINDIR  := $(O)/fuzz/bin
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BINDIR)/fuzz_%)
+ALL_OBJS     += $(FUZZ_OBJS) $(O)/fuzz/common.o $(O)/fuzz/replay.o
+
+$(FUZZ_OBJS) $(O)/fuzz/common.o $(O)/fuzz/replay.o: CPPFLAGS += -Ifuzz -Iproxy $(PROXY_CFLAGS)
+
+ifeq ($(FUZZ_ENGINE),replay)
+FUZZ_MAIN := $(O)/fuzz/replay.o
+FUZZ_LINK :=
+else
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+endif
+
+# harnesses of the proxy's parsing paths link the proxy's reader objects and jansson
+$(FUZZ_BINDIR)/fuzz_request: $(O)/proxy/request.o $(O)/proxy/render.o
+$(FUZZ_BINDIR)/fuzz_sse: $(O)/proxy/sse.o
+FUZZ_LIBS := -ljansson -lm
+
+$(FUZZ_BINDIR)/fuzz_%: $(O)/fuzz/fuzz_%.o $(FUZZ_COMMON) $(FUZZ_MAIN) $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(FUZZ_LINK) -o $@ $^ $(FUZZ_LIBS)
+
+.PHONY: fuzz-bins fuzz-libfuzzer-bins fuzz-afl-bins test-fuzz-replay fuzz-smoke fuzz fuzz-seeds
+fuzz-bins: $(FUZZ_BINS)
+
+# --- regression replay (part of `make test`) -------------------------------------------
+# Runs every harness over its seed corpus and every past crash, with the compiler and
+# flags of the current build (the sanitizer pass of `make test` repeats it under ASan).
+FUZZ_CASE_DIRS = $(wildcard fuzz/corpus/$(1) fuzz/regress/$(1))
+
+test-fuzz-replay: $(FUZZ_BINS) ## replay fuzz/corpus and fuzz/regress through every harness
+	@echo "== fuzz corpus and regression replay ($(O))"
+	@set -e; $(foreach t,$(FUZZ_TARGETS),$(if $(call FUZZ_CASE_DIRS,$(t)),\
+	  $(FUZZ_BINDIR)/fuzz_$(t) $(call FUZZ_CASE_DIRS,$(t));))
+
+TEST_RUNS      += test-fuzz-replay
+ASAN_TEST_RUNS += test-fuzz-replay
+
+# --- libFuzzer (clang) with ASan+UBSan --------------------------------------------------
+LF_CC      ?= clang
+LF_O       := $(O)/fuzz-libfuzzer
+LF_BINDIR  := $(LF_O)/fuzz/bin
+# clang flags its own warning on the lexer's concatenated marker strings; that is style,
+# not a defect, and gcc builds keep every warning as an error.
+FUZZ_CLANG_WARN := -Wno-string-concatenation
+LF_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all $(FUZZ_CLANG_WARN)
+LF_LDFLAGS := -fsanitize=address,undefined
+
+fuzz-libfuzzer-bins: ## build the harnesses for libFuzzer with ASan+UBSan ($(O)/fuzz-libfuzzer)
+	@$(MAKE) --no-print-directory O=$(LF_O) CC=$(LF_CC) FUZZ_ENGINE=libfuzzer \
+	  CFLAGS="$(LF_CFLAGS)" LDFLAGS="$(LF_LDFLAGS)" fuzz-bins
+
+FUZZ_SECONDS ?= 30
+FUZZ_SMOKE   := $(O)/fuzz-smoke
+FUZZ_DICT_parse            := fuzz/dsml.dict
+FUZZ_DICT_chunk            := fuzz/dsml.dict
+FUZZ_DICT_stream           := fuzz/dsml.dict
+FUZZ_DICT_roundtrip_dsml   := fuzz/dsml.dict
+FUZZ_DICT_roundtrip_openai := fuzz/openai.dict
+FUZZ_DICT_json             := fuzz/json.dict
+FUZZ_DICT_request          := fuzz/openai.dict
+FUZZ_DICT_sse              := fuzz/sse.dict
+# libFuzzer: inputs up to 64 KiB, 10 s per input, 2 GiB; leaks are failures
+LF_RUN_FLAGS := -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+fuzz-smoke: deps ## every harness FUZZ_SECONDS s (default 30) + corpus and crash replay, libFuzzer+sanitizers
+	@$(MAKE) --no-print-directory fuzz-libfuzzer-bins
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-smoke-%)
+	@echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) harnesses, $(FUZZ_SECONDS) s each: no crash"
+
+fuzz-smoke-%:
+	@rm -rf $(FUZZ_SMOKE)/$* && mkdir -p $(FUZZ_SMOKE)/$*/corpus $(FUZZ_SMOKE)/$*/crashes
+	@echo "== fuzz-smoke $*: replay $(call FUZZ_CASE_DIRS,$*)"
+	@$(LF_BINDIR)/fuzz_$* -runs=0 $(LF_RUN_FLAGS) $(call FUZZ_CASE_DIRS,$*) \
+	  > $(FUZZ_SMOKE)/$*/replay.log 2>&1 || { tail -n 60 $(FUZZ_SMOKE)/$*/replay.log; exit 1; }
+	@echo "== fuzz-smoke $*: $(FUZZ_SECONDS) s of libFuzzer"
+	@$(LF_BINDIR)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) $(LF_RUN_FLAGS) \
+	  -dict=$(FUZZ_DICT_$*) -artifact_prefix=$(FUZZ_SMOKE)/$*/crashes/ \
+	  $(FUZZ_SMOKE)/$*/corpus $(call FUZZ_CASE_DIRS,$*) > $(FUZZ_SMOKE)/$*/fuzz.log 2>&1 || { \
+	  tail -n 60 $(FUZZ_SMOKE)/$*/fuzz.log; \
+	  for f in $(FUZZ_SMOKE)/$*/crashes/*; do [ -f "$$f" ] && \
+	    echo "reproduce: $(LF_BINDIR)/fuzz_$* $$f"; done; exit 1; }
+	@grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_SMOKE)/$*/fuzz.log | tr '\n' ' '; echo
+
+# --- AFL++ ------------------------------------------------------------------------------
+AFL_CC      ?= afl-clang-fast
+AFL_O       := $(O)/fuzz-afl
+AFL_ASAN_O  := $(O)/fuzz-afl-asan
+AFL_CFLAGS  := -O2 -g $(FUZZ_CLANG_WARN)
+AFL_ENV     := AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_TRY_AFFINITY=1
+
+fuzz-afl-bins: ## build the harnesses for AFL++ (plain and ASan+UBSan)
+	@AFL_QUIET=1 $(MAKE) --no-print-directory O=$(AFL_O) CC=$(AFL_CC) FUZZ_ENGINE=afl \
+	  CFLAGS="$(AFL_CFLAGS)" LDFLAGS= fuzz-bins
+	@AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(MAKE) --no-print-directory O=$(AFL_ASAN_O) \
+	  CC=$(AFL_CC) FUZZ_ENGINE=afl CFLAGS="$(AFL_CFLAGS)" LDFLAGS= fuzz-bins
+
+TARGET  ?= parse
+SECONDS ?= 0
+FUZZ_OUT ?= $(O)/fuzz-out
+INSTANCES ?= 1
+
+fuzz: deps ## AFL++ run: TARGET=<harness> [SECONDS=n, 0 = until Ctrl-C] [INSTANCES=n]
+	@case " $(FUZZ_TARGETS) " in *" $(TARGET) "*) ;; *) \
+	  echo "fuzz: unknown TARGET '$(TARGET)' (one of: $(FUZZ_TARGETS))"; exit 2;; esac
+	@$(MAKE) --no-print-directory fuzz-afl-bins fuzz-libfuzzer-bins
+	@sh fuzz/run-afl.sh "$(TARGET)" "$(SECONDS)" "$(INSTANCES)" "$(FUZZ_OUT)/$(TARGET)" \
+	  "$(AFL_O)/fuzz/bin/fuzz_$(TARGET)" "$(AFL_ASAN_O)/fuzz/bin/fuzz_$(TARGET)" \
+	  "$(LF_BINDIR)/fuzz_$(TARGET)" "$(FUZZ_DICT_$(TARGET))" $(call FUZZ_CASE_DIRS,$(TARGET))
+
+# --- seeds -------------------------------------------------------------------------------
+fuzz-seeds: ## regenerate the seed corpora fuzz/corpus/* from spec/ and tests/proxy/rec
+	python3 fuzz/gen_seeds.py
+
+CLEAN_EXTRA +=
