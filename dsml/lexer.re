@@ -126,7 +126,16 @@ static uint64_t abs_off(const dsml_parser *p, const uchar *at)
 static void line_col(const dsml_parser *p, uint64_t off, uint64_t *line, uint64_t *col)
 {
     *line = *col = 0;
-    if (!(p->opt.flags & DSML_LINES) || off < p->base || off > abs_off(p, p->lim)) return;
+    if (!(p->opt.flags & DSML_LINES)) return;
+    if (off == p->value_start && off < p->base) {
+        /* diagnostics about a whole value (invalid JSON, too long, raw arguments not an
+           object) point at its start, which a long value has pushed out of the buffer:
+           use the position recorded when the value began */
+        *line = p->value_line;
+        *col = p->value_col;
+        return;
+    }
+    if (off < p->base || off > abs_off(p, p->lim)) return;
     uint64_t l = p->base_line, start = p->line_start;
     const uchar *s = p->buf, *e = p->buf + (off - p->base);
     while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
@@ -871,6 +880,7 @@ static void on_tags_token(dsml_parser *p, int t)
             dsml_jval_init(&p->jv);
             p->value_start = off;
             p->value_len = 0;
+            line_col(p, p->value_start, &p->value_line, &p->value_col);
             p->run = p->tok;
             return;
         }
@@ -1102,6 +1112,7 @@ static void on_v31_token(dsml_parser *p, int t)
         dsml_jval_init(&p->jv);
         p->value_start = abs_off(p, p->cur);
         p->value_len = 0;
+        line_col(p, p->value_start, &p->value_line, &p->value_col);
         p->run = p->cur;
         return;
     }
