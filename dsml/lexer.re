@@ -234,6 +234,36 @@ static int text_mode(const dsml_parser *p)
     }
 }
 
+/* Length of the valid UTF-8 character at s[0..n), or 0 when none starts there. */
+static size_t utf8_char_len(const uchar *s, size_t n)
+{
+    uchar c = s[0], lo = 0x80, hi = 0xBF;
+    size_t k;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return 0;
+    if (n < k || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return k;
+}
+
+/* The largest cut <= at (at < n) that does not split a valid character of s[0..n). Text
+ * pieces never split a valid character, so this depends on the bytes, not the chunking. */
+static size_t char_boundary(const uchar *s, size_t n, size_t at)
+{
+    for (size_t j = at, back = 0; j > 0 && back < 3; back++) {
+        j--;
+        if ((s[j] & 0xC0) != 0x80) {
+            size_t len = utf8_char_len(s + j, n - j);
+            return len && j + len > at ? j : at;
+        }
+    }
+    return at;
+}
+
 static int emit(dsml_parser *p, const uchar *s, size_t n)
 {
     if (!n || p->err) return p->err ? -1 : 0;
@@ -244,9 +274,19 @@ static int emit(dsml_parser *p, const uchar *s, size_t n)
         return FIRE(p, on_reasoning, c, n);
     case M_VALUE:
     case M_ARGS:
-        p->value_len += n;
-        if (p->value_len > p->opt.max_value)
+        if (n > p->opt.max_value - p->value_len) {
+            /* deliver exactly the first max_value bytes (cut back to the start of a valid
+               character that straddles the limit) before the error, so that the events
+               before it do not depend on how the input was chunked */
+            size_t keep = char_boundary(s, n, (size_t)(p->opt.max_value - p->value_len));
+            p->value_len += keep;
+            if (p->param_json || p->mode == M_ARGS) dsml_jval_feed(&p->jv, c, keep);
+            if (keep && (p->mode == M_VALUE ? FIRE(p, on_value, c, keep)
+                                            : FIRE(p, on_args, c, keep)))
+                return -1;
             return fail(p, DSML_E_VALUE_TOO_LONG, p->value_start);
+        }
+        p->value_len += n;
         if (p->param_json || p->mode == M_ARGS) dsml_jval_feed(&p->jv, c, n);
         return p->mode == M_VALUE ? FIRE(p, on_value, c, n) : FIRE(p, on_args, c, n);
     case M_AFTER:
