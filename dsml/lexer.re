@@ -1055,6 +1055,12 @@ static void on_value_token(dsml_parser *p, int t)
         return;
     }
     if (r) return;
+    if (spaced && STRICT(p)) {
+        /* the official parser ends a value only at "/｜DSML｜parameter": the V4.1 spaced
+           closer "</｜DSML｜ parameter>" is value text there */
+        p->cur = p->tok + 1;
+        return;
+    }
     uint64_t off = abs_off(p, p->tok);
     if (spaced && deviate(p, DSML_E_TAG, DSML_W_V41_TAGS, off)) return;
     if (p->cur[-2] != 'r' && deviate(p, DSML_E_TAG, DSML_W_TAG_SPACE, off)) return;
