@@ -475,6 +475,21 @@ int fz_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+const char *fz_show(const char *s, size_t n)
+{
+    static dsml_buf ring[4];
+    static unsigned next;
+    dsml_buf *b = &ring[next++ % 4];
+    dsml_buf_clear(b);
+    for (size_t i = 0; s && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\') dsml_buf_puts(b, "\\\\");
+        else if (c >= 0x20 && c < 0x7f) dsml_buf_putc(b, (char)c);
+        else dsml_buf_printf(b, "\\x%02x", c);
+    }
+    return b->data ? b->data : "";
+}
+
 int fz_contains(const char *s, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
@@ -486,6 +501,11 @@ int fz_contains(const char *s, size_t n, const char *needle)
 
 int fz_text_is_plain(const char *s, size_t n)
 {
-    return !fz_contains(s, n, "\xEF\xBD\x9C") && !fz_contains(s, n, "DSML") &&
-           !fz_contains(s, n, "<think>") && !fz_contains(s, n, "</think>");
+    static const char *const markup[] = {
+        "DSML", "<think>", "</think>", "<\xEF\xBD\x9C" "begin\xE2\x96\x81",
+        "<\xEF\xBD\x9C" "end\xE2\x96\x81", "<\xEF\xBD\x9Ctool\xE2\x96\x81",
+    };
+    for (size_t i = 0; i < sizeof markup / sizeof *markup; i++)
+        if (fz_contains(s, n, markup[i])) return 0;
+    return 1;
 }

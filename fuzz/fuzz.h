@@ -134,11 +134,16 @@ int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen);
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
 int fz_utf8_valid(const char *s, size_t n);
 
+/* Printable form of bytes for failure messages (non-printable bytes as \xHH), in a
+ * per-call-site rotating static buffer set: valid until the 4th next call. */
+const char *fz_show(const char *s, size_t n);
+
 /* 1 when the bytes contain needle. */
 int fz_contains(const char *s, size_t n, const char *needle);
 
-/* 1 when a text can travel through a DeepSeek turn unchanged in every dialect: no U+FF5C
- * (the bar every marker contains), no "DSML", no "<think>" / "</think>". */
+/* 1 when a text can travel through a DeepSeek turn unchanged in every dialect: nothing
+ * that a parser could take for markup: no "DSML" (real or look-alike tags), no "<think>" /
+ * "</think>", no BOS / EOS, no V3.1 "<｜tool▁…" tokens. Other <｜…｜> tokens are text. */
 int fz_text_is_plain(const char *s, size_t n);
 
 #endif
