@@ -19,7 +19,7 @@
 #   make fuzz-seeds                        regenerate fuzz/corpus from spec/ and tests/proxy/rec
 #   make fuzz-diff DIFF_CMD='...' | DIFF_LIB=path.so   compare another DSML parser with ours
 
-FUZZ_TARGETS := parse chunk stream roundtrip_dsml json request sse
+FUZZ_TARGETS := parse chunk stream roundtrip_dsml roundtrip_openai json request sse
 FUZZ_ENGINE  ?= replay
 
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=fuzz/fuzz_%.c)

@@ -143,6 +143,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
        ｜DSML｜parameter (dsml_render.h); that still contains "/｜DSML｜parameter", where the
        official parser and strict mode end the value, so only tolerant mode reads it back */
     int strict2 = rep && !fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter");
+    /* the V4.1 spaced closer "</｜DSML｜ parameter>" in a value is written raw; strict mode
+       reads it as value text, tolerant mode ends the value there when markup follows */
+    if (!strict2 && fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
+        rep = 0;
     unsigned flags2 = (flags & DSML_THINKING) | (strict2 ? DSML_STRICT : 0);
     if (convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
         FZ_CHECK(!rep, "the rendered DSML fails a strict parse: %s at %llu\n--- M1\n%s\n--- D1\n%s",
