@@ -116,7 +116,6 @@ AFL_CC      ?= afl-clang-fast
 AFL_O       := $(O)/fuzz-afl
 AFL_ASAN_O  := $(O)/fuzz-afl-asan
 AFL_CFLAGS  := -O2 -g $(FUZZ_CLANG_WARN)
-AFL_ENV     := AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_TRY_AFFINITY=1
 
 fuzz-afl-bins: ## build the harnesses for AFL++ (plain and ASan+UBSan)
 	@AFL_QUIET=1 $(MAKE) --no-print-directory O=$(AFL_O) CC=$(AFL_CC) FUZZ_ENGINE=afl \

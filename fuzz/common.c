@@ -241,8 +241,9 @@ static int ev_invoke_end(void *ud, unsigned flags)
     FZ_CHECK(e->in_invoke && !e->in_param, "invoke end outside an invoke or inside a parameter");
     FZ_CHECK(!(flags & ~(unsigned)(DSML_END_ARGS_NOT_OBJECT | DSML_END_IMPLICIT)),
              "invoke end flags %u", flags);
-    FZ_CHECK(!(flags & DSML_END_ARGS_NOT_OBJECT) || e->invoke_args,
-             "args-not-object flag on an invoke without raw arguments");
+    /* (raw arguments may be empty: V3.1 "<｜tool▁sep｜><｜tool▁call▁end｜>" fires no on_args) */
+    FZ_CHECK(!(flags & DSML_END_ARGS_NOT_OBJECT) || !e->invoke_params,
+             "args-not-object flag on an invoke with parameters");
     e->in_invoke = 0;
     e->invoke_ends++;
     if (flags & DSML_END_ARGS_NOT_OBJECT) e->not_object++;
