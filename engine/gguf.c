@@ -228,7 +228,9 @@ int dsv4_gguf_parse(struct dsv4_gguf *g, const void *buf, size_t len, char *err,
                 (unsigned long long)i, (unsigned long long)kv->offset,
                 (unsigned long long)kv->key.len, DSV4_GGUF_MAX_NAME);
         if (rd_u32(&c, &kv->type)) ERR("gguf: key '%s': value type runs past the end of the file", nb);
+        kv->raw = c.p;
         if (parse_value(&c, kv, nb, err, errlen)) goto fail;
+        kv->raw_len = (uint64_t)(c.p - kv->raw);
         for (uint64_t j = 0; j < i; j++)
             if (g->kv[j].key.len == kv->key.len && !memcmp(g->kv[j].key.ptr, kv->key.ptr, kv->key.len))
                 ERR("gguf: key '%s' at offset %llu appears twice", nb, (unsigned long long)kv->offset);

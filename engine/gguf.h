@@ -53,6 +53,8 @@ struct dsv4_gguf_kv {
     uint32_t arr_type;     /* element type when type == ARRAY */
     uint64_t arr_n;        /* element count when type == ARRAY */
     const uint8_t *value;  /* scalar bytes, string header, or first array element */
+    const uint8_t *raw;    /* the encoded value as stored (array header included) */
+    uint64_t raw_len;      /* its length in bytes */
     uint64_t offset;       /* file offset of the key (for messages) */
 };
 

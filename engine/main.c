@@ -36,10 +36,11 @@ static void usage(void)
             "             [-o OUT] [--exact] [--top N] [common]\n"
             "  %s run -m FILE -p PROMPT [-n N] [--temp T] [--seed S] [--top-k K] [--top-p P]\n"
             "             [--chat] [--thinking] [--exact] [common]\n"
+            "  %s bench -m FILE [--prompt N] [--gen N] [--exact] [common]\n"
             "common: -t THREADS, --ctx N (positions, default 4096), --ubatch N (default 64),\n"
             "        --topk N (indexer top-k override)\n"
             "--exact: fp32 math without the FP8/FP4 quantisation simulation (on by default)\n",
-            prog, prog, prog, prog, prog);
+            prog, prog, prog, prog, prog, prog);
 }
 
 static double now_s(void)
@@ -562,6 +563,62 @@ done:
     return rc;
 }
 
+/* ---- bench ----------------------------------------------------------------------------------- */
+
+static int cmd_bench(int argc, char **argv)
+{
+    int n_prompt = 256, n_gen = 32;
+    char **rest = malloc((size_t)argc * sizeof *rest);
+    int nrest = 0;
+    rest[nrest++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        long long v;
+        if ((!strcmp(argv[i], "--prompt") || !strcmp(argv[i], "--gen")) && i + 1 < argc &&
+            !parse_ll(argv[i + 1], 1, 1 << 24, &v)) {
+            if (!strcmp(argv[i], "--prompt")) n_prompt = (int)v;
+            else n_gen = (int)v;
+            i++;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    struct common c;
+    int rc = parse_common(&c, nrest, rest, "bench");
+    free(rest);
+    if (rc) return rc;
+    if (!c.ctx) c.ctx = n_prompt + n_gen;
+    struct loaded L;
+    if (load(&L, &c)) return 1;
+    const int V = (int)L.m.hp.n_vocab;
+    int32_t *tok = malloc((size_t)(n_prompt + n_gen) * sizeof *tok);
+    float *logits = malloc((size_t)V * sizeof *logits);
+    uint64_t s = 12345;
+    for (int i = 0; i < n_prompt + n_gen; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        tok[i] = (int32_t)((s >> 33) % (uint64_t)V);
+    }
+    char err[512];
+    rc = 1;
+    double t0 = now_s();
+    if (dsv4_eval(L.ctx, tok, n_prompt, logits, 0, err, sizeof err)) goto fail;
+    double t1 = now_s();
+    for (int i = 0; i < n_gen; i++)
+        if (dsv4_eval(L.ctx, tok + n_prompt + i, 1, logits, 0, err, sizeof err)) goto fail;
+    double t2 = now_s();
+    printf("bench: %s, %s backend, %d threads, %s\n", c.model, L.b->ops->name,
+           c.threads > 0 ? c.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
+           c.exact ? "exact fp32" : "FP8/FP4 simulation");
+    printf("  prefill %d tokens: %.2f s, %.2f tok/s\n", n_prompt, t1 - t0, n_prompt / (t1 - t0));
+    printf("  decode  %d tokens: %.2f s, %.2f tok/s\n", n_gen, t2 - t1, n_gen / (t2 - t1));
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "%s: %s\n", prog, err);
+    free(tok);
+    free(logits);
+    unload(&L);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -574,6 +631,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc - 1, argv + 1);
     if (!strcmp(cmd, "logits")) return cmd_logits(argc - 1, argv + 1);
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
     usage();
     return 2;

@@ -323,8 +323,6 @@ struct binder {
     unsigned char *used; /* per gguf tensor */
     char *err;
     size_t errlen;
-    float *arena;
-    size_t arena_used, arena_cap;
 };
 
 static const char *cls_types(int cls)
@@ -394,27 +392,34 @@ static const struct dsv4_tensor *bind(struct binder *b, int optional, int cls, i
     if (cls == CLS_VEC) {
         if (gt->type == DSV4_TYPE_F32 && ((uintptr_t)gt->data & 3) == 0) {
             t->f32 = (const float *)gt->data;
-        } else {
-            if (b->arena_used + (size_t)ne0 > b->arena_cap) {
-                seterr(b->err, b->errlen, "model: internal error: vector arena exhausted at '%s'", name);
+        } else { /* a small copy, sized by a tensor that exists in the file */
+            float *dst = malloc((size_t)ne0 * sizeof *dst);
+            if (!dst) {
+                seterr(b->err, b->errlen, "model: out of memory at '%s'", name);
                 return NULL;
             }
-            float *dst = b->arena + b->arena_used;
             dsv4_dequantize_row(gt->type, gt->data, dst, ne0);
-            b->arena_used += (size_t)ne0;
             t->f32 = dst;
+            t->f32_owned = 1;
         }
     }
     return t;
 }
 
+static void free_tensors(struct dsv4_model *m)
+{
+    for (int i = 0; m->tensors && i < m->n_tensors; i++)
+        if (m->tensors[i].f32_owned) free((void *)m->tensors[i].f32);
+    free(m->tensors);
+    m->tensors = NULL;
+}
+
 void dsv4_model_free(struct dsv4_model *m)
 {
+    free_tensors(m);
     dsv4_gguf_close(&m->gguf);
     dsv4_hparams_free(&m->hp);
-    free(m->tensors);
     free(m->layers);
-    free(m->arena);
     memset(m, 0, sizeof *m);
 }
 
@@ -443,16 +448,11 @@ int dsv4_model_bind(struct dsv4_model *m, struct dsv4_gguf *g, char *err, size_t
     const int64_t L = hp->n_layer, D = hp->n_embd, V = hp->n_vocab, H = hp->n_head, d = hp->head_dim;
     const int64_t hc = hp->n_hc, mix = (2 + hc) * hc, E = hp->n_expert, I = hp->n_ff_exp;
     const int64_t ql = hp->q_lora, og = hp->o_groups, ol = hp->o_lora, nI = hp->idx_head, cI = hp->idx_dim;
-    /* upper bound of bound tensors and of f32 vector copies */
-    size_t max_t = 6 + (size_t)L * 40;
-    size_t vec_floats = (size_t)D + hc + 1 + (size_t)L * (size_t)(2 * (mix + 3 + D) + ql + d + H + E + d + cI + 64);
+    size_t max_t = 6 + (size_t)L * 40; /* upper bound of bound tensors */
     m->tensors = calloc(max_t, sizeof *m->tensors);
     m->layers = calloc((size_t)L, sizeof *m->layers);
     b.used = calloc(g->n_tensors ? g->n_tensors : 1, 1);
-    b.arena_cap = vec_floats;
-    b.arena = malloc(vec_floats * sizeof(float));
-    m->arena = b.arena;
-    if (!m->tensors || !m->layers || !b.used || !b.arena) {
+    if (!m->tensors || !m->layers || !b.used) {
         seterr(err, errlen, "model: out of memory");
         goto fail;
     }
@@ -524,9 +524,8 @@ int dsv4_model_bind(struct dsv4_model *m, struct dsv4_gguf *g, char *err, size_t
     return 0;
 fail:
     free(b.used);
-    free(m->tensors);
+    free_tensors(m);
     free(m->layers);
-    free(m->arena);
     dsv4_hparams_free(hp);
     memset(m, 0, sizeof *m);
     return -1;

@@ -63,6 +63,7 @@ struct dsv4_tensor {
     size_t nbytes;
     size_t nb1;         /* bytes per row of ne0 elements */
     const float *f32;   /* 1-D vectors only: data as f32 (a copy unless stored F32) */
+    int f32_owned;      /* f32 is a malloc'ed copy */
     void *bdata;        /* backend copy or alias, set by the backend's load_weights */
 };
 
@@ -88,7 +89,6 @@ struct dsv4_model {
     int n_unused; /* tensors in the file that are not part of the architecture */
     const struct dsv4_tensor *tok_embd, *out_hc_fn, *out_hc_scale, *out_hc_base, *out_norm, *output;
     struct dsv4_layer *layers;
-    void *arena; /* names and f32 copies */
 };
 
 /* Read hyperparameters from metadata. Returns 0 or -1 (err names the key). Allocates the

@@ -470,22 +470,33 @@ static void enc_iq2_xxs(const float *x, uint8_t *b)
     for (int g = 0; g < 8; g++) {
         float amax = 0;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[32 * g + i]));
-        float db = amax / 43.f;
-        for (int pass = 0; pass < 2 && db > 0; pass++) { /* refit the step to the rows */
-            float num = 0, den = 0, err;
-            for (int l = 0; l < 4; l++) {
-                const float *vs = v + 32 * g + 8 * l;
-                int r = iq2_best_row(vs, db, &err);
-                for (int j = 0; j < 8; j++) {
-                    float m = mags[iq2_mag_idx[r][j]];
-                    num += vs[j] * m;
-                    den += m * m;
+        /* start the step where the largest value maps to each magnitude, refit the step to
+         * the chosen rows twice, keep the start with the smallest error */
+        float best_db = amax / 43.f, best_err = INFINITY;
+        for (int start = 0; start < 3 && amax > 0; start++) {
+            float db = amax / mags[2 - start], err_total = 0;
+            for (int pass = 0; pass < 3; pass++) {
+                float num = 0, den = 0, err;
+                err_total = 0;
+                for (int l = 0; l < 4; l++) {
+                    const float *vs = v + 32 * g + 8 * l;
+                    int r = iq2_best_row(vs, db, &err);
+                    err_total += err;
+                    for (int j = 0; j < 8; j++) {
+                        float m = mags[iq2_mag_idx[r][j]];
+                        num += vs[j] * m;
+                        den += m * m;
+                    }
                 }
+                if (pass < 2 && num > 0) db = num / den;
             }
-            if (num > 0) db = num / den;
+            if (err_total < best_err) {
+                best_err = err_total;
+                best_db = db;
+            }
         }
-        gdb[g] = db;
-        dmax = fmaxf(dmax, db);
+        gdb[g] = best_db;
+        dmax = fmaxf(dmax, best_db);
     }
     float d = dsv4_f16_to_f32(dsv4_f32_to_f16(dmax * 8.f / 31.f));
     wr16(b, dsv4_f32_to_f16(d));
