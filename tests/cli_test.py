@@ -129,7 +129,7 @@ with tempfile.TemporaryDirectory() as d:
     for args, want, needle in ((["--tools", d + "/g.json"], 0, b"warning"),
                                (["--strict", "--tools", d + "/g.json"], 1, b"undeclared tool"),
                                (["--strict", "--tools", d + "/f.json"], 0, b""),
-                               (["--tools", d + "/bad.json"], 2, b"not JSON at offset 4")):
+                               (["--tools", d + "/bad.json"], 2, b"not JSON at offset 3")):
         checks += 1
         rc, out, err = run(["parse"] + args, call)
         if rc != want or needle not in err:
