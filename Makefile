@@ -98,6 +98,9 @@ test-asan: ## run the unit tests and spec vectors under ASan+UBSan
 	@$(MAKE) --no-print-directory O=$(O)/asan OPT=-O1 SANITIZE=1 \
 	  CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(ASAN_TEST_RUNS)
 
+run: deps ## the main job: dsml-proxy in front of a bundled recorded upstream, showing a tool call
+	@$(MAKE) --no-print-directory demo-proxy
+
 bench: deps $(BENCH_RUNS) ## run the benchmarks
 
 clean: ## remove the build directory

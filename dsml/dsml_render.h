@@ -19,7 +19,7 @@
  *   response_format  request-level, unless {"type":"text"}: attached like tools (same
  *                message); the whole object is written with pyjson.
  *   mode         thinking vs chat, in order of precedence: the option (--thinking/--chat),
- *                request `thinking: {"type": "enabled"|"disabled"}`,
+ *                request `thinking: {"type": "enabled"|"disabled"}` (or true/false),
  *                `chat_template_kwargs: {"thinking"|"enable_thinking": bool}`,
  *                `reasoning_effort` ("none" -> chat, any other value -> thinking); default
  *                chat.

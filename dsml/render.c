@@ -669,13 +669,15 @@ static int get_mode(R *r, const dsml_jv *req, const dsml_render_options *o)
     } else {
         int t = -1;
         const dsml_jv *th = dsml_jv_get(req, "thinking");
-        if (!dsml_jv_is_null(th)) {
+        if (th && (th->type == DSML_JV_TRUE || th->type == DSML_JV_FALSE)) {
+            t = th->type == DSML_JV_TRUE;
+        } else if (!dsml_jv_is_null(th)) {
             const dsml_jv *ty = dsml_jv_get(th, "type");
             if (dsml_jv_str_is(ty, "enabled")) t = 1;
             else if (dsml_jv_str_is(ty, "disabled")) t = 0;
             else
                 return fail(r, ty ? ty : th,
-                            "thinking must be {\"type\": \"enabled\"} or {\"type\": \"disabled\"}",
+                            "thinking must be {\"type\": \"enabled\"|\"disabled\"} or a boolean",
                             "thinking");
         }
         const dsml_jv *kw = dsml_jv_get(req, "chat_template_kwargs");

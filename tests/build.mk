@@ -20,7 +20,11 @@ $(VEC_BIN): $(O)/tests/vectors.o $(O)/tests/testutil.o $(DSML_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson -lm
 
-.PHONY: test-unit test-vectors
+.PHONY: test-unit test-vectors test-cli
+test-cli: $(DSML_BIN) ## the dsml command line over every spec vector
+	@echo "== dsml command line ($(O))"
+	@python3 tests/cli_test.py $(DSML_BIN) spec/vectors
+
 test-unit: $(UNIT_BIN) ## libdsml unit tests (Criterion)
 	@echo "== unit tests ($(O))"
 	@$(UNIT_BIN) --jobs $(JOBS) --short-filename
@@ -29,8 +33,8 @@ test-vectors: $(VEC_BIN) ## every spec vector at every chunking
 	@echo "== spec vectors ($(O))"
 	@$(VEC_BIN) spec/vectors
 
-TEST_RUNS += test-unit test-vectors
-ASAN_TEST_RUNS += test-unit test-vectors
+TEST_RUNS += test-unit test-vectors test-cli
+ASAN_TEST_RUNS += test-unit test-vectors test-cli
 
 # --- parser benchmark -------------------------------------------------------------------
 BENCH_CORPUS := $(O)/bench/corpus
