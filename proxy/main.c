@@ -658,5 +658,17 @@ int main(int argc, char **argv)
     proxy_up_free(p.up);
     hs_server_free(p.http);
     event_base_free(p.base);
+    for (size_t i = 0; i < p.nmodels; i++)
+        free(p.models[i]);
+    free(p.models);
+    for (size_t i = 0; i < p.cfg.naliases; i++) {
+        free(p.cfg.aliases[i].name);
+        free(p.cfg.aliases[i].target);
+    }
+    free(p.cfg.aliases);
+    free(p.cfg.upstream);
+    free(p.cfg.listen_host);
+    free(p.cfg.upstream_model);
+    free(p.cfg.portfile);
     return 0;
 }
