@@ -124,9 +124,10 @@ int dsml_jv_is_null(const dsml_jv *v);
  * Python json.dumps(v, ensure_ascii=False) writer
  * ------------------------------------------------------------------------------------- */
 enum dsml_pyjson_flags {
-    /* Inside strings, write '/' as "\/" where it starts "/｜DSML｜parameter", so the text
-     * can sit inside a DSML string="false" value: the official parser ends a value at the
-     * first "/｜DSML｜parameter" (with or without '<'). The JSON value is unchanged. */
+    /* Inside strings, write '/' as "\u002f" where it starts "/｜DSML｜parameter", so the
+     * text can sit inside a DSML string="false" value: the official parser ends a value at
+     * the first "/｜DSML｜parameter" (with or without '<'), and neither that nor
+     * "</｜DSML｜parameter>" then occurs. The JSON value is unchanged. */
     DSML_PYJSON_GUARD_CLOSER = 1u << 0,
 };
 

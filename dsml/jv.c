@@ -774,7 +774,7 @@ int dsml_py_write_string(const char *s, size_t len, unsigned flags, const dsml_s
             }
         } else if (c == '/' && (flags & DSML_PYJSON_GUARD_CLOSER) && len - i - 1 >= tail &&
                    !memcmp(s + i + 1, closer_tail, tail)) {
-            esc[0] = '\\', esc[1] = '/', en = 2;
+            memcpy(esc, "\\u002f", 6), en = 6;
         } else {
             continue;
         }
