@@ -99,8 +99,8 @@ typedef struct dsml_jv_doc dsml_jv_doc;
 /* Parse exactly one JSON value (surrounding whitespace allowed) from text[0..len).
  * max_depth limits array/object nesting (0 = DSML_JV_DEFAULT_DEPTH).
  * Returns a document, or NULL with *err filled (err may be NULL).
- * Lifetime: the document may point into `text` (strings without escapes, number text):
- * keep `text` alive and unchanged until dsml_jv_free(). */
+ * The document keeps its own copy of the text: `text` may be freed or changed as soon as
+ * this returns. Offsets in values and errors are offsets in `text`. */
 dsml_jv_doc *dsml_jv_parse(const char *text, size_t len, unsigned max_depth, dsml_jv_error *err);
 
 /* The root value of a document. Never NULL for a document returned by dsml_jv_parse(). */
