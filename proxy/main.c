@@ -461,9 +461,11 @@ static int pass_body(void *ud, const char *d, size_t n)
 {
     pass *s = ud;
     if (s->sse) {
+        if (hs_req_congested(s->r))
+            return 1; /* pause; curl delivers these bytes again after resume */
         hs_sse_write(s->r, d, n);
         hs_sse_flush(s->r);
-        return hs_req_congested(s->r) ? 1 : 0;
+        return 0;
     }
     if (s->body.len + n > s->p->cfg.max_upstream_body * 64)
         return -1;
