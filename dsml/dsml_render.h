@@ -39,9 +39,9 @@
  *                value, its pyjson text is the raw text.
  *   closer       a string value containing "/｜DSML｜parameter" cannot be written raw (the
  *                official parser ends a value there): it is written as string="false"
- *                with its JSON string literal, the '/' escaped as "\/" — the same value
- *                for any JSON reader — or, with DSML_RENDER_CLOSER_ERROR, it is an error.
- *                Inside string="false" values the same "\/" escape is applied to JSON
+ *                with its JSON string literal, that '/' escaped as "\u002f" — the same
+ *                value for any JSON reader — or, with DSML_RENDER_CLOSER_ERROR, it is an
+ *                error. Inside string="false" values the same escape is applied to JSON
  *                strings (E10). Tool and parameter names containing '"' or "｜DSML｜" are
  *                an error (no escaping exists).
  *   content      a string; null -> ""; an array of parts -> text parts' `text` joined by

@@ -40,16 +40,16 @@ static const char usage_text[] =
     "2 usage or I/O error\n";
 
 /* Names declared in a tools file: an array of OpenAI tools ({"type":"function","function":
- * {"name":…}} or flat {"name":…}), or an object holding such an array under "tools". */
-static dsml_jv_doc *load_tools(const char *path, const dsml_jv **tools)
+ * {"name":…}} or flat {"name":…}), or an object holding such an array under "tools". The
+ * document points into the text, so the text (b) lives as long as the document. */
+static dsml_jv_doc *load_tools(const char *path, dsml_buf *b, const dsml_jv **tools)
 {
-    dsml_buf b = {0};
-    if (tool_read_file(path, &b)) return NULL;
+    if (tool_read_file(path, b)) return NULL;
     dsml_jv_error err;
-    dsml_jv_doc *doc = dsml_jv_parse(b.data, b.len, 0, &err);
+    dsml_jv_doc *doc = dsml_jv_parse(b->data, b->len, 0, &err);
     if (!doc) {
         uint64_t line, col;
-        dsml_text_line_col(b.data, b.len, err.offset, &line, &col);
+        dsml_text_line_col(b->data, b->len, err.offset, &line, &col);
         tool_error("parse", "%s: not JSON at offset %zu (%llu:%llu): %s", path, err.offset,
                    (unsigned long long)line, (unsigned long long)col, err.msg);
     } else {
@@ -61,7 +61,6 @@ static dsml_jv_doc *load_tools(const char *path, const dsml_jv **tools)
             doc = NULL;
         }
     }
-    dsml_buf_free(&b);
     return doc;
 }
 
@@ -167,10 +166,14 @@ int cmd_parse(int argc, char **argv)
     }
     const dsml_jv *tools = NULL;
     dsml_jv_doc *tools_doc = NULL;
-    if (tools_path && !(tools_doc = load_tools(tools_path, &tools))) return TOOL_USAGE;
-    dsml_buf in = {0};
+    dsml_buf tools_text = {0}, in = {0};
+    if (tools_path && !(tools_doc = load_tools(tools_path, &tools_text, &tools))) {
+        dsml_buf_free(&tools_text);
+        return TOOL_USAGE;
+    }
     if (tool_read_file(optind < argc ? argv[optind] : NULL, &in)) {
         dsml_jv_free(tools_doc);
+        dsml_buf_free(&tools_text);
         return TOOL_USAGE;
     }
     if (!random_ids) {
@@ -245,5 +248,6 @@ int cmd_parse(int argc, char **argv)
     dsml_message_free(&m);
     dsml_buf_free(&in);
     dsml_jv_free(tools_doc);
+    dsml_buf_free(&tools_text);
     return status;
 }
