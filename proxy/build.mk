@@ -62,7 +62,7 @@ test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request read
 	@echo "== proxy unit tests ($(O))"
 	@$(PROXY_UNIT_BIN) --jobs $(JOBS) --short-filename
 
-test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) ## proxy end to end: openai SDK -> proxy -> recorded upstreams
+test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) deps-npm ## proxy end to end: openai SDK -> proxy -> recorded upstreams
 	@echo "== proxy end-to-end tests ($(O))"
 	@if [ ! -d tests/e2e/node_modules/openai ]; then \
 	  echo "test-proxy-e2e: npm clients missing (run 'make deps-npm')"; exit 1; fi
