@@ -168,6 +168,17 @@ int dsml_render_tool_calls(const char *json, size_t len, dsml_dialect d, unsigne
 int dsml_render_tool_calls_jv(const dsml_jv *calls, dsml_dialect d, unsigned flags,
                               const dsml_sink *out, dsml_render_error *err);
 
+/* The start of a forced tool call, for servers that enforce tool_choice by prefilling the
+ * assistant turn (completions mode): append it to the prompt, feed the same bytes to the
+ * parser before the generated text, and the model continues inside the call.
+ *   name != NULL: V4/V3.2 "\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"NAME\">\n",
+ *                 V3.1 "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>"
+ *   name == NULL (tool_choice "required"): the block opener only
+ *                 ("\n\n<｜DSML｜tool_calls>\n" / "<｜tool▁calls▁begin｜>").
+ * Returns 0, or -1 when the name cannot be written (it holds '"' or "｜DSML｜", or '<' in
+ * V3.1) or the sink refused the bytes. */
+int dsml_render_call_prefix(dsml_dialect d, const char *name, size_t len, const dsml_sink *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -639,7 +639,7 @@ static void end_stream(exch *e)
         dsml_oai_finish(e->oai);
     }
     if (e->fault[0] && e->ch)
-        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error");
+        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error", NULL);
     pre_reply(e);
     hs_sse_end(e->hr);
     finish(e);
