@@ -55,7 +55,7 @@ help: ## list the targets
 # ---------------------------------------------------------------------------------------
 DEB_PKGS := re2c=3.0-2 libcriterion-dev=2.4.1-2 libjansson-dev=2.14-2 \
             libevent-dev=2.1.12-stable-8+deb12u1 libcurl4-openssl-dev=7.88.1-10+deb12u15 \
-            pkg-config clang llvm afl++=4.04c-4 python3 make gcc
+            pkg-config clang llvm afl++=4.04c-4 python3 make gcc curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps: ## install missing Debian packages (apt-get) and the pinned npm test clients
@@ -74,8 +74,10 @@ deps: ## install missing Debian packages (apt-get) and the pinned npm test clien
 	fi
 	@$(MAKE) --no-print-directory deps-npm
 
-deps-npm:
-	@true
+deps-npm: ## install the pinned npm test clients (tests/e2e, from its lockfile)
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ -d tests/e2e/node_modules/openai ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "deps-npm: npm not found (make deps installs it)"; exit 1; fi
 
 include dsml/build.mk
 -include proxy/build.mk
@@ -95,6 +97,9 @@ test-asan: ## run the unit tests and spec vectors under ASan+UBSan
 	@echo "== sanitizer pass (ASan+UBSan) into $(O)/asan"
 	@$(MAKE) --no-print-directory O=$(O)/asan OPT=-O1 SANITIZE=1 \
 	  CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" $(ASAN_TEST_RUNS)
+
+run: deps ## the main job: dsml-proxy in front of a bundled recorded upstream, showing a tool call
+	@$(MAKE) --no-print-directory demo-proxy
 
 bench: deps $(BENCH_RUNS) ## run the benchmarks
 

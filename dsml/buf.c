@@ -20,6 +20,7 @@ int dsml_buf_reserve(dsml_buf *b, size_t extra)
     if (!d) goto fail;
     b->data = d;
     b->cap = cap;
+    d[b->len] = 0;
     return 0;
 fail:
     b->oom = 1;

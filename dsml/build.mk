@@ -57,3 +57,36 @@ install: all ## install libdsml, headers, pkg-config file and binaries under PRE
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 
 dsml: $(DSML_BIN) ## build the dsml tool only
+
+# --- renderer bench ---------------------------------------------------------------------
+# Owned by the renderer: its benchmark and the end-to-end check of `dsml render` on the
+# golden pairs (spec/golden).
+RENDER_BENCH_BIN := $(O)/tests/bench/render_bench
+ALL_OBJS += $(O)/tests/bench/render_bench.o
+
+$(RENDER_BENCH_BIN): $(O)/tests/bench/render_bench.o $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+.PHONY: bench-render test-render-cli
+bench-render: $(RENDER_BENCH_BIN) ## render a 50-message agent history (20 tools, 40 calls): us per render
+	@mkdir -p $(O)/bench
+	@$(RENDER_BENCH_BIN) | tee $(O)/bench/render.txt
+
+test-render-cli: $(DSML_BIN) ## dsml render on the golden pairs, exit statuses
+	@echo "== dsml render CLI ($(O))"
+	@set -e; g=spec/golden; t=$(O)/render-cli.out; \
+	for i in 1 2 3 4; do m=--thinking; [ $$i = 4 ] && m=--chat; \
+	  $(DSML_BIN) render --deepseek-roles $$m $$g/deepseek-v4/test_input_$$i.json > $$t; \
+	  cmp $$t $$g/deepseek-v4/test_output_$$i.txt; done; \
+	$(DSML_BIN) render --dialect v3.2 --deepseek-roles --thinking < $$g/deepseek-v3.2/test_input.json > $$t; \
+	echo >> $$t; cmp $$t $$g/deepseek-v3.2/test_output.txt; \
+	rc=0; echo '{"messages": [{"role": "robot"}]}' | $(DSML_BIN) render > $$t 2>&1 || rc=$$?; \
+	[ $$rc = 1 ] && grep -q 'messages\[0\].role' $$t; \
+	rc=0; $(DSML_BIN) render --dialect v9 < /dev/null > $$t 2>&1 || rc=$$?; [ $$rc = 2 ]; \
+	$(DSML_BIN) render --help | grep -q 'usage: dsml render'; \
+	echo "dsml render: 5 golden pairs and exit statuses ok"
+
+BENCH_RUNS += bench-render
+TEST_RUNS += test-render-cli
+ASAN_TEST_RUNS += test-render-cli

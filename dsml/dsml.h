@@ -62,6 +62,8 @@ extern "C" {
     X(E_MISMATCHED_CLOSE, 16, "block closer does not match its opener")                        \
     X(E_DIALECT, 17, "markup of another dialect")                                              \
     X(E_ARGS_JSON, 18, "call arguments are not a JSON object")                                 \
+    X(E_UNTERMINATED, 19, "tool block not closed before end of sentence")                      \
+    X(E_TEXT_AFTER_EOS, 20, "text after the end-of-sentence token")                            \
     /* limits */                                                                               \
     X(E_TOKEN_TOO_LONG, 30, "marker or tag longer than max_token")                             \
     X(E_VALUE_TOO_LONG, 31, "parameter value longer than max_value")                           \
@@ -95,7 +97,11 @@ extern "C" {
     X(W_ARGS_JSON, 120, "call arguments are not a JSON object, passed through as text")       \
     X(W_TRAILING_WS, 121, "whitespace after the tool block")                                   \
     X(W_THINK_OPEN, 122, "<think> at the start of reasoning ignored")                          \
-    X(W_STRAY_CLOSER, 123, "closing marker without '<' inside a value, kept as text")
+    X(W_IMPLICIT_BLOCK_END, 123, "tool block not closed before end of sentence")               \
+    X(W_TEXT_AFTER_EOS, 124, "text after the end-of-sentence token, returned as content")      \
+    X(W_ATTR, 125, "unknown or repeated attribute ignored")                                    \
+    X(W_CLOSER_IN_VALUE, 126, "parameter closer followed by text: taken as part of the value")  \
+    X(W_TOKEN_TOO_LONG, 127, "markup candidate longer than max_token, taken as text")
 
 typedef enum dsml_code {
 #define DSML_X_ENUM(name, num, msg) DSML_##name = num,

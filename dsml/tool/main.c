@@ -15,6 +15,9 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"parse", cmd_parse, "parse a completion into an OpenAI assistant message"},
+    {"render", cmd_render, "render an OpenAI request as a DeepSeek prompt"},
+    {"stream", cmd_stream, "turn a completion into the OpenAI SSE chunk stream"},
+    {"convert", cmd_convert, "convert tool calls between V4, V3.2, V3.1 and OpenAI JSON"},
 };
 
 static void usage(FILE *f)

@@ -33,5 +33,8 @@ void tool_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 
 /* Subcommands: argc/argv start at the subcommand name; return an exit status. */
 int cmd_parse(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -1,0 +1,1047 @@
+/*
+ * chat.c - POST /v1/chat/completions: one client request through the proxy.
+ *
+ * Flow (one "exchange"): read and validate the request (request.c) -> resolve the model
+ * and thinking mode -> build the upstream body (chat mode: the client's request with the
+ * flavor's knobs; completions mode: the prompt rendered by libdsml) -> stream it from the
+ * upstream (upstream.c; the upstream is always asked to stream, so idle timeouts work and
+ * tokens can be forwarded as they arrive) -> SSE events (sse.c) -> text pieces ->
+ * libdsml:
+ *   - streaming client: the delta layer (dsml_oai_*) fed as the pieces arrive, deltas
+ *     checked against tool_choice / parallel_tool_calls and written by the chunk writer
+ *     (dsml_chunker_*) to the client, flushed once per upstream read;
+ *   - non-streaming client: text kept, parsed once at the end with dsml_parse_message()
+ *     (so a call cut off at the end returns its raw text as content), answered as one
+ *     chat.completion object.
+ * The proxy never looks at DSML itself.
+ *
+ * Faults: upstream error statuses are relayed with their body (before any byte was sent
+ * to a streaming client; afterwards as an error event); transport failures become 502/504
+ * or a terminal error event; malformed SSE or JSON from upstream ends the stream with an
+ * error event after flushing every text byte the parser held. A client that goes away
+ * cancels the upstream transfer. A slow client pauses its upstream transfer (backpressure)
+ * instead of growing memory.
+ *
+ * Invariant: an exchange is freed exactly once, by finish(), after the hs request was
+ * finished and the upstream transfer is gone (completed or cancelled).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dsml_json.h"
+#include "dsml_openai.h"
+#include "proxy.h"
+#include "sse.h"
+
+typedef struct upcall {     /* a call the upstream parsed itself (chat mode) */
+    long up_index;
+    uint32_t client_index;
+    char id[DSML_ID_MAX];
+    dsml_buf name, args;
+} upcall;
+
+typedef struct exch {
+    proxy *p;
+    hs_req *hr;
+    unsigned long long id;
+    proxy_req req;
+    proxy_xfer *x;
+    int completions;
+    int thinking;
+    int client_stream;
+    char *client_model;
+    char chat_id[DSML_ID_MAX + 16];
+    int64_t created;
+
+    /* upstream response */
+    int up_status;
+    int up_sse;
+    dsml_buf up_raw;            /* body of a non-SSE / error response */
+    int up_raw_truncated;
+    proxy_sse sse;
+    int up_done_marker;         /* data: [DONE] seen */
+    int up_finish_seen;
+    char up_finish[24];
+    long long prompt_tokens, completion_tokens;
+    int have_usage;
+    uint64_t t0, t_first, t_end;
+
+    /* streaming client */
+    dsml_oai *oai;
+    dsml_chunker *ch;
+    int sse_started;
+    int reasoning_seen, reasoning_ended;
+    int suppress_finish;        /* faults: flush text but write no finish chunk */
+    uint32_t *oai_map;          /* dsml_oai call index -> client index */
+    size_t oai_map_len;
+
+    /* non-streaming client */
+    dsml_buf raw_reasoning, raw_content;
+
+    /* calls seen by the client, and upstream-parsed ones */
+    uint32_t ncalls;
+    upcall *upcalls;
+    size_t nupcalls;
+
+    /* outcome */
+    char fault[300];            /* terminal error message (stream) */
+    const char *fault_type;
+    const char *fault_code;
+    char violation[300];
+    unsigned warnings;
+    char warn[96];
+    unsigned pauses;            /* upstream paused for a slow client */
+    const char *finish;
+    int client_gone;
+    int logged;
+} exch;
+
+static void exch_free(exch *e)
+{
+    proxy_req_free(&e->req);
+    free(e->client_model);
+    dsml_buf_free(&e->up_raw);
+    proxy_sse_free(&e->sse);
+    if (e->oai)
+        dsml_oai_free(e->oai);
+    if (e->ch)
+        dsml_chunker_free(e->ch);
+    free(e->oai_map);
+    dsml_buf_free(&e->raw_reasoning);
+    dsml_buf_free(&e->raw_content);
+    for (size_t i = 0; i < e->nupcalls; i++) {
+        dsml_buf_free(&e->upcalls[i].name);
+        dsml_buf_free(&e->upcalls[i].args);
+    }
+    free(e->upcalls);
+    free(e);
+}
+
+static void log_fields(exch *e)
+{
+    hs_req *r = e->hr;
+    uint64_t end = e->t_end ? e->t_end : hs_now_us();
+    hs_req_log(r, "id=%llu mode=%s model=%s", e->id, e->completions ? "completions" : "chat",
+               e->client_model ? e->client_model : "-");
+    if (e->up_status)
+        hs_req_log(r, "up_status=%d", e->up_status);
+    if (e->t0)
+        hs_req_log(r, "upstream_ms=%.1f", (double)(end - e->t0) / 1000.0);
+    if (e->t_first)
+        hs_req_log(r, "first_byte_ms=%.1f", (double)(e->t_first - e->t0) / 1000.0);
+    if (e->have_usage)
+        hs_req_log(r, "tokens=%lld+%lld", e->prompt_tokens, e->completion_tokens);
+    hs_req_log(r, "calls=%u", e->ncalls);
+    if (e->finish)
+        hs_req_log(r, "finish=%s", e->finish);
+    if (e->warnings)
+        hs_req_log(r, "dsml_warnings=%u last=%s", e->warnings, e->warn);
+    if (e->pauses)
+        hs_req_log(r, "paused=%u", e->pauses);
+    if (e->violation[0])
+        hs_req_log(r, "violation=\"%s\"", e->violation);
+    if (e->fault[0])
+        hs_req_log(r, "fault=\"%s\"", e->fault);
+}
+
+/* ===================================================================================== */
+/* Upstream request construction                                                         */
+/* ===================================================================================== */
+
+static int effective_thinking(exch *e, int alias_thinking)
+{
+    if (e->req.thinking >= 0)
+        return e->req.thinking;
+    if (alias_thinking >= 0)
+        return alias_thinking;
+    return e->p->cfg.thinking_default;
+}
+
+/* Chat mode: the client's body, model replaced, always streamed, flavor knobs added. */
+static int build_chat_body(exch *e, const char *up_model, dsml_buf *out)
+{
+    json_t *b = json_deep_copy(e->req.root);
+    if (!b)
+        return -1;
+    json_object_set_new(b, "model", json_string(up_model));
+    json_object_set_new(b, "stream", json_true());
+    json_t *so = json_object();
+    json_object_set_new(so, "include_usage", json_true());
+    json_object_set_new(b, "stream_options", so);
+    if (e->req.tool_choice == PROXY_TC_NONE && json_object_get(b, "tools") &&
+        e->p->cfg.flavor == PROXY_FLAVOR_GENERIC) {
+        /* keep tools out of the prompt: the model must not call them */
+        json_object_del(b, "tools");
+        json_object_del(b, "tool_choice");
+    }
+    proxy_flavor_apply(&e->p->cfg, 0, b, e->thinking, e->req.reasoning_effort);
+    int rc = proxy_json_write(b, out);
+    json_decref(b);
+    return rc;
+}
+
+/* Completions mode: prompt rendered by libdsml, sampling fields copied. */
+static int build_completions_body(exch *e, const char *up_model, dsml_buf *out, char *err,
+                                  size_t errlen)
+{
+    dsml_buf prompt = {0};
+    json_t *src = e->req.root;
+    json_t *rq = src;
+    json_t *copy = NULL;
+    if (e->req.tool_choice == PROXY_TC_NONE && json_object_get(src, "tools")) {
+        /* tool_choice none: tools are not rendered (the model cannot call what it does
+         * not see) */
+        copy = json_deep_copy(src);
+        if (!copy)
+            return -1;
+        json_object_del(copy, "tools");
+        rq = copy;
+    }
+    int rc = proxy_render_prompt(&e->p->cfg, rq, e->thinking, e->req.reasoning_effort, &prompt,
+                                 err, errlen);
+    if (copy)
+        json_decref(copy);
+    if (rc < 0) {
+        dsml_buf_free(&prompt);
+        return -2;
+    }
+    json_t *b = json_object();
+    json_object_set_new(b, "model", json_string(up_model));
+    json_object_set_new(b, "prompt", json_stringn(prompt.data ? prompt.data : "", prompt.len));
+    dsml_buf_free(&prompt);
+    json_object_set_new(b, "stream", json_true());
+    json_t *so = json_object();
+    json_object_set_new(so, "include_usage", json_true());
+    json_object_set_new(b, "stream_options", so);
+    static const char *copy_fields[] = {"temperature", "top_p", "seed", "stop", "presence_penalty",
+                                        "frequency_penalty", "logit_bias", "user", "top_k",
+                                        "min_p", "repetition_penalty"};
+    for (size_t i = 0; i < sizeof copy_fields / sizeof *copy_fields; i++) {
+        json_t *v = json_object_get(src, copy_fields[i]);
+        if (v)
+            json_object_set(b, copy_fields[i], v);
+    }
+    json_t *mt = json_object_get(src, "max_completion_tokens");
+    if (!mt)
+        mt = json_object_get(src, "max_tokens");
+    if (mt && !json_is_null(mt))
+        json_object_set(b, "max_tokens", mt);
+    proxy_flavor_apply(&e->p->cfg, 1, b, e->thinking, e->req.reasoning_effort);
+    rc = proxy_json_write(b, out);
+    json_decref(b);
+    return rc;
+}
+
+/* ===================================================================================== */
+/* Streaming client: deltas -> checks -> chunk writer                                    */
+/* ===================================================================================== */
+
+static int sink_write(void *ud, const char *data, size_t len)
+{
+    exch *e = ud;
+    return hs_sse_write(e->hr, data, len);
+}
+
+static int violate(exch *e, const char *fmt, const char *name, size_t name_len)
+{
+    snprintf(e->violation, sizeof e->violation, fmt, (int)name_len, name);
+    return 1;
+}
+
+/* Check a call about to be sent against tool_choice and parallel_tool_calls. Returns
+ * nonzero (and sets e->violation) when it must not be sent. */
+static int check_call(exch *e, const char *name, size_t len)
+{
+    const proxy_req *q = &e->req;
+    if (q->tool_choice == PROXY_TC_NONE)
+        return violate(e, "tool_choice is \"none\" but the model called %.*s", name, len);
+    if (q->tool_choice == PROXY_TC_NAMED &&
+        (strlen(q->tool_choice_name) != len || memcmp(q->tool_choice_name, name, len) != 0))
+        return violate(e, "tool_choice names another function but the model called %.*s", name,
+                       len);
+    if (!q->parallel_tool_calls && e->ncalls >= 1)
+        return violate(e, "parallel_tool_calls is false but the model made a second call (%.*s)",
+                       name, len);
+    return 0;
+}
+
+static const char *final_finish(exch *e, const char *parsed, uint32_t calls)
+{
+    if (!strcmp(parsed, "length") || !strcmp(e->up_finish, "length"))
+        return "length";
+    if (calls)
+        return "tool_calls";
+    if (!strcmp(e->up_finish, "content_filter"))
+        return "content_filter";
+    return "stop";
+}
+
+static int on_delta(void *ud, const dsml_delta *d)
+{
+    exch *e = ud;
+    dsml_delta c = *d;
+    switch (d->kind) {
+    case DSML_DELTA_CALL:
+        if (check_call(e, d->name, d->name_len))
+            return 1;
+        if (d->index >= e->oai_map_len) {
+            size_t n = e->oai_map_len ? e->oai_map_len * 2 : 8;
+            while (n <= d->index)
+                n *= 2;
+            uint32_t *m = realloc(e->oai_map, n * sizeof *m);
+            if (!m)
+                return 1;
+            e->oai_map = m;
+            e->oai_map_len = n;
+        }
+        e->oai_map[d->index] = e->ncalls++;
+        c.index = e->oai_map[d->index];
+        break;
+    case DSML_DELTA_ARGS:
+    case DSML_DELTA_CALL_END:
+        if (d->index >= e->oai_map_len)
+            return 1;
+        c.index = e->oai_map[d->index];
+        break;
+    case DSML_DELTA_FINISH:
+        if (e->suppress_finish)
+            return 0;
+        if (e->req.tool_choice == PROXY_TC_REQUIRED || e->req.tool_choice == PROXY_TC_NAMED) {
+            if (e->ncalls == 0 && strcmp(e->up_finish, "length") != 0) {
+                snprintf(e->violation, sizeof e->violation,
+                         "tool_choice requires a tool call but the model made none");
+                return 1;
+            }
+        }
+        e->finish = final_finish(e, d->finish, e->ncalls);
+        c.finish = e->finish;
+        if (e->have_usage)
+            dsml_chunker_usage(e->ch, (uint64_t)e->prompt_tokens, (uint64_t)e->completion_tokens);
+        break;
+    default:
+        break;
+    }
+    return dsml_chunker_delta(e->ch, &c) ? 1 : 0;
+}
+
+static int on_warning(void *ud, const dsml_diag *w)
+{
+    exch *e = ud;
+    e->warnings++;
+    snprintf(e->warn, sizeof e->warn, "%s@%llu", dsml_code_name(w->code),
+             (unsigned long long)w->offset);
+    return 0;
+}
+
+static void oai_options(exch *e, dsml_oai_options *o, int thinking)
+{
+    dsml_oai_options_init(o);
+    o->parse.dialect = e->p->cfg.dialect;
+    o->parse.flags = (thinking ? DSML_THINKING : 0) | (e->p->cfg.strict ? DSML_STRICT : 0);
+    o->on_warning = on_warning;
+    o->warning_ud = e;
+}
+
+static void set_fault(exch *e, const char *type, const char *code, const char *fmt,
+                      const char *detail)
+{
+    if (e->fault[0])
+        return;
+    snprintf(e->fault, sizeof e->fault, fmt, detail ? detail : "");
+    e->fault_type = type;
+    e->fault_code = code;
+}
+
+/* A dsml feed stopped: why. */
+static void feed_failed(exch *e, dsml_code rc)
+{
+    if (e->violation[0])
+        set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
+    else if (rc == DSML_E_CALLBACK)
+        set_fault(e, "server_error", "client_write_failed", "%s", "writing to the client failed");
+    else {
+        const dsml_result *res = dsml_oai_result(e->oai);
+        char m[200];
+        snprintf(m, sizeof m, "%s at byte %llu of the completion", dsml_code_message(rc),
+                 (unsigned long long)res->error.offset);
+        set_fault(e, "invalid_response_error", "dsml_error",
+                  "model output is not valid DSML (strict mode): %s", m);
+    }
+}
+
+static void stream_begin(exch *e)
+{
+    if (e->sse_started)
+        return;
+    e->sse_started = 1;
+    hs_sse_begin(e->hr, 200);
+    dsml_chunk_options co = {0};
+    co.id = e->chat_id;
+    co.model = e->client_model;
+    co.created = e->created;
+    co.include_usage = e->req.include_usage;
+    dsml_sink sink = {sink_write, e};
+    e->ch = dsml_chunker_new(&co, sink);
+    dsml_oai_options o;
+    oai_options(e, &o, e->thinking);
+    e->oai = dsml_oai_new(&o, on_delta, e);
+    if (!e->ch || !e->oai) {
+        set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
+        return;
+    }
+    dsml_chunker_start(e->ch);
+}
+
+static void stream_reasoning(exch *e, const char *s, size_t n)
+{
+    if (e->fault[0])
+        return;
+    if (!e->thinking || e->reasoning_ended) {
+        /* reasoning the parser cannot take any more (not thinking mode, or after content):
+         * forward it as reasoning text, unparsed */
+        dsml_delta d = {0};
+        d.kind = DSML_DELTA_REASONING;
+        d.text = s;
+        d.len = n;
+        if (dsml_chunker_delta(e->ch, &d))
+            set_fault(e, "server_error", "client_write_failed", "%s", "client write failed");
+        return;
+    }
+    e->reasoning_seen = 1;
+    dsml_code rc = dsml_oai_feed(e->oai, s, n);
+    if (rc != DSML_OK)
+        feed_failed(e, rc);
+}
+
+static void stream_content(exch *e, const char *s, size_t n)
+{
+    if (e->fault[0])
+        return;
+    if (e->thinking && e->reasoning_seen && !e->reasoning_ended) {
+        /* the upstream splits reasoning itself: its content starts after the reasoning */
+        e->reasoning_ended = 1;
+        dsml_code rc = dsml_oai_end_reasoning(e->oai);
+        if (rc != DSML_OK) {
+            feed_failed(e, rc);
+            return;
+        }
+    }
+    dsml_code rc = dsml_oai_feed(e->oai, s, n);
+    if (rc != DSML_OK)
+        feed_failed(e, rc);
+}
+
+/* ===================================================================================== */
+/* Upstream-parsed tool calls (a runtime with its own parser, chat mode)                 */
+/* ===================================================================================== */
+
+static upcall *upcall_get(exch *e, long idx)
+{
+    for (size_t i = 0; i < e->nupcalls; i++)
+        if (e->upcalls[i].up_index == idx)
+            return &e->upcalls[i];
+    return NULL;
+}
+
+static void upstream_tool_calls(exch *e, json_t *arr)
+{
+    size_t i;
+    json_t *tc;
+    json_array_foreach(arr, i, tc)
+    {
+        if (e->fault[0])
+            return;
+        json_t *jidx = json_object_get(tc, "index");
+        long idx = json_is_integer(jidx) ? (long)json_integer_value(jidx) : (long)i;
+        json_t *fn = json_object_get(tc, "function");
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        const char *args = json_string_value(json_object_get(fn, "arguments"));
+        json_t *jargs = json_object_get(fn, "arguments");
+        dsml_buf objargs = {0};
+        if (!args && json_is_object(jargs)) { /* some runtimes send an object */
+            proxy_json_write(jargs, &objargs);
+            args = objargs.data;
+        }
+        upcall *u = upcall_get(e, idx);
+        if (!u) {
+            if (!name) {
+                dsml_buf_free(&objargs);
+                continue; /* no name yet: cannot start the call */
+            }
+            if (check_call(e, name, strlen(name))) {
+                set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
+                dsml_buf_free(&objargs);
+                return;
+            }
+            upcall *nu = realloc(e->upcalls, (e->nupcalls + 1) * sizeof *nu);
+            if (!nu) {
+                dsml_buf_free(&objargs);
+                return;
+            }
+            e->upcalls = nu;
+            u = &e->upcalls[e->nupcalls++];
+            memset(u, 0, sizeof *u);
+            u->up_index = idx;
+            u->client_index = e->ncalls++;
+            const char *id = json_string_value(json_object_get(tc, "id"));
+            if (id && *id)
+                snprintf(u->id, sizeof u->id, "%s", id);
+            else
+                dsml_id_random(NULL, u->client_index, u->id);
+            dsml_buf_puts(&u->name, name);
+            if (e->client_stream) {
+                dsml_delta d = {0};
+                d.kind = DSML_DELTA_CALL;
+                d.index = u->client_index;
+                d.id = u->id;
+                d.name = name;
+                d.name_len = strlen(name);
+                dsml_chunker_delta(e->ch, &d);
+            }
+        }
+        if (args && *args) {
+            if (e->client_stream) {
+                dsml_delta d = {0};
+                d.kind = DSML_DELTA_ARGS;
+                d.index = u->client_index;
+                d.text = args;
+                d.len = strlen(args);
+                dsml_chunker_delta(e->ch, &d);
+            } else {
+                dsml_buf_puts(&u->args, args);
+            }
+        }
+        dsml_buf_free(&objargs);
+    }
+}
+
+/* ===================================================================================== */
+/* Upstream SSE events                                                                   */
+/* ===================================================================================== */
+
+static void text_piece(exch *e, int reasoning, const char *s, size_t n)
+{
+    if (!n)
+        return;
+    if (e->client_stream) {
+        if (reasoning)
+            stream_reasoning(e, s, n);
+        else
+            stream_content(e, s, n);
+    } else {
+        dsml_buf_add(reasoning ? &e->raw_reasoning : &e->raw_content, s, n);
+    }
+}
+
+static int on_event(void *ud, const proxy_sse_event *ev)
+{
+    exch *e = ud;
+    if (e->p->cfg.verbose)
+        proxy_vlog(e->p, "upstream event", e->id, ev->data, ev->data_len);
+    if (e->up_done_marker)
+        return 0; /* anything after [DONE] is ignored */
+    if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
+        e->up_done_marker = 1;
+        return 0;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(ev->data, ev->data_len, JSON_ALLOW_NUL, &je);
+    if (!json_is_object(j)) {
+        char m[160];
+        snprintf(m, sizeof m, "byte %d: %.120s", je.position, j ? "not an object" : je.text);
+        set_fault(e, "upstream_error", "upstream_bad_event", "upstream sent a malformed SSE event (%s)", m);
+        json_decref(j);
+        return 1;
+    }
+    json_t *err = json_object_get(j, "error");
+    if (err && !json_is_null(err)) {
+        json_t *msg = json_is_object(err) ? json_object_get(err, "message") : err;
+        const char *ms = json_string_value(msg);
+        set_fault(e, "upstream_error", "upstream_error", "upstream error: %s",
+                  ms ? ms : "(no message)");
+        json_decref(j);
+        return 1;
+    }
+    json_t *usage = json_object_get(j, "usage");
+    if (json_is_object(usage)) {
+        json_t *pt = json_object_get(usage, "prompt_tokens");
+        json_t *ct = json_object_get(usage, "completion_tokens");
+        if (json_is_integer(pt) || json_is_integer(ct)) {
+            e->prompt_tokens = json_integer_value(pt);
+            e->completion_tokens = json_integer_value(ct);
+            e->have_usage = 1;
+        }
+    }
+    json_t *choices = json_object_get(j, "choices");
+    json_t *c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
+    if (json_is_object(c0)) {
+        if (e->completions) {
+            json_t *t = json_object_get(c0, "text");
+            if (json_is_string(t))
+                text_piece(e, 0, json_string_value(t), json_string_length(t));
+        } else {
+            json_t *d = json_object_get(c0, "delta");
+            if (!json_is_object(d))
+                d = json_object_get(c0, "message"); /* tolerate a non-delta shape */
+            if (json_is_object(d)) {
+                json_t *rc = json_object_get(d, "reasoning_content");
+                if (!json_is_string(rc))
+                    rc = json_object_get(d, "reasoning");
+                if (json_is_string(rc))
+                    text_piece(e, 1, json_string_value(rc), json_string_length(rc));
+                json_t *ct = json_object_get(d, "content");
+                if (json_is_string(ct))
+                    text_piece(e, 0, json_string_value(ct), json_string_length(ct));
+                json_t *tcs = json_object_get(d, "tool_calls");
+                if (json_is_array(tcs))
+                    upstream_tool_calls(e, tcs);
+            }
+        }
+        json_t *fr = json_object_get(c0, "finish_reason");
+        if (json_is_string(fr)) {
+            e->up_finish_seen = 1;
+            snprintf(e->up_finish, sizeof e->up_finish, "%s", json_string_value(fr));
+        }
+    }
+    json_decref(j);
+    return e->fault[0] ? 1 : 0;
+}
+
+/* ===================================================================================== */
+/* Ending an exchange                                                                    */
+/* ===================================================================================== */
+
+/* Access-log fields must be attached before the reply call that writes the log line. */
+static void pre_reply(exch *e)
+{
+    if (!e->logged) {
+        log_fields(e);
+        e->logged = 1;
+    }
+}
+
+static void finish(exch *e)
+{
+    exch_free(e);
+}
+
+static void end_stream(exch *e)
+{
+    /* Flush whatever the parser holds; the finish chunk only when nothing went wrong. */
+    if (e->oai && !e->fault[0]) {
+        dsml_code rc = dsml_oai_finish(e->oai);
+        if (rc != DSML_OK)
+            feed_failed(e, rc);
+    } else if (e->oai && !e->violation[0]) {
+        e->suppress_finish = 1;
+        dsml_oai_finish(e->oai);
+    }
+    if (e->fault[0] && e->ch)
+        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error", NULL);
+    pre_reply(e);
+    hs_sse_end(e->hr);
+    finish(e);
+}
+
+static void write_message_json(exch *e, const dsml_message *m1, const dsml_message *m2,
+                               const dsml_buf *extra_reasoning, dsml_buf *o)
+{
+    char *esc = NULL;
+    size_t used = 0, cap = 0;
+#define ESC(p, n)                                                                          \
+    do {                                                                                   \
+        used = 0;                                                                          \
+        hs_json_escape(&esc, &used, &cap, (p) ? (p) : "", (n));                            \
+        dsml_buf_add(o, esc ? esc : "", used);                                             \
+    } while (0)
+    dsml_buf_printf(o, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%lld,\"model\":\"",
+                    e->chat_id, (long long)e->created);
+    ESC(e->client_model, strlen(e->client_model));
+    dsml_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+    int has_content = m1->has_content || (m2 && m2->has_content);
+    uint32_t ncalls = (uint32_t)(m1->ncalls + (m2 ? m2->ncalls : 0) + e->nupcalls);
+    if (has_content) {
+        dsml_buf_putc(o, '"');
+        ESC(m1->content.data, m1->content.len);
+        if (m2)
+            ESC(m2->content.data, m2->content.len);
+        dsml_buf_putc(o, '"');
+    } else {
+        dsml_buf_puts(o, ncalls ? "null" : "\"\"");
+    }
+    if (m1->has_reasoning || (extra_reasoning && extra_reasoning->len)) {
+        dsml_buf_puts(o, ",\"reasoning_content\":\"");
+        if (m1->has_reasoning)
+            ESC(m1->reasoning.data, m1->reasoning.len);
+        if (extra_reasoning && extra_reasoning->len)
+            ESC(extra_reasoning->data, extra_reasoning->len);
+        dsml_buf_putc(o, '"');
+    }
+    if (ncalls) {
+        dsml_buf_puts(o, ",\"tool_calls\":[");
+        int first = 1;
+        const dsml_message *ms[2] = {m1, m2};
+        for (int k = 0; k < 2; k++) {
+            if (!ms[k])
+                continue;
+            for (size_t i = 0; i < ms[k]->ncalls; i++) {
+                const dsml_call *c = &ms[k]->calls[i];
+                dsml_buf_printf(o, "%s{\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"",
+                                first ? "" : ",", c->id);
+                ESC(c->name.data, c->name.len);
+                dsml_buf_puts(o, "\",\"arguments\":\"");
+                ESC(c->arguments.data, c->arguments.len);
+                dsml_buf_puts(o, "\"}}");
+                first = 0;
+            }
+        }
+        for (size_t i = 0; i < e->nupcalls; i++) {
+            const upcall *c = &e->upcalls[i];
+            dsml_buf_printf(o, "%s{\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"",
+                            first ? "" : ",", c->id);
+            ESC(c->name.data, c->name.len);
+            dsml_buf_puts(o, "\",\"arguments\":\"");
+            ESC(c->args.data, c->args.len);
+            dsml_buf_puts(o, "\"}}");
+            first = 0;
+        }
+        dsml_buf_putc(o, ']');
+    }
+    dsml_buf_printf(o, "},\"logprobs\":null,\"finish_reason\":\"%s\"}]", e->finish);
+    if (e->have_usage)
+        dsml_buf_printf(o, ",\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}",
+                        e->prompt_tokens, e->completion_tokens, e->prompt_tokens + e->completion_tokens);
+    dsml_buf_putc(o, '}');
+#undef ESC
+    free(esc);
+}
+
+static void reply_fault(exch *e, int status)
+{
+    pre_reply(e);
+    hs_reply_error(e->hr, status, e->fault_type ? e->fault_type : "upstream_error",
+                   e->fault_code, "%s", e->fault);
+    finish(e);
+}
+
+static void end_nonstream(exch *e)
+{
+    if (e->fault[0]) {
+        reply_fault(e, 502);
+        return;
+    }
+    dsml_oai_options o;
+    dsml_message m1, m2;
+    memset(&m1, 0, sizeof m1);
+    memset(&m2, 0, sizeof m2);
+    int have2 = 0;
+    const dsml_buf *extra_reasoning = NULL;
+    dsml_code rc;
+    if (e->thinking && e->raw_reasoning.len) {
+        /* split by the upstream: reasoning (may end implicitly at a tool block), then the
+         * content in chat mode */
+        oai_options(e, &o, 1);
+        rc = dsml_parse_message(e->raw_reasoning.data, e->raw_reasoning.len, &o, 0, &m1);
+        if (rc == DSML_OK) {
+            oai_options(e, &o, 0);
+            rc = dsml_parse_message(e->raw_content.data ? e->raw_content.data : "",
+                                    e->raw_content.len, &o, 0, &m2);
+            have2 = 1;
+        }
+    } else {
+        oai_options(e, &o, e->thinking);
+        rc = dsml_parse_message(e->raw_content.data ? e->raw_content.data : "",
+                                e->raw_content.len, &o, 0, &m1);
+        if (!e->thinking && e->raw_reasoning.len)
+            extra_reasoning = &e->raw_reasoning; /* passed through unparsed */
+    }
+    if (rc != DSML_OK) {
+        char m[200];
+        snprintf(m, sizeof m, "%s", dsml_code_message(rc));
+        set_fault(e, "invalid_response_error", "dsml_error",
+                  "model output is not valid DSML (strict mode): %s", m);
+        dsml_message_free(&m1);
+        dsml_message_free(&m2);
+        reply_fault(e, 502);
+        return;
+    }
+    /* tool_choice / parallel_tool_calls on the complete message */
+    const dsml_message *ms[2] = {&m1, have2 ? &m2 : NULL};
+    uint32_t total = 0;
+    const char *parsed_finish = m1.finish ? m1.finish : "stop";
+    for (int k = 0; k < 2 && !e->violation[0]; k++) {
+        if (!ms[k])
+            continue;
+        if (ms[k]->finish && !strcmp(ms[k]->finish, "length"))
+            parsed_finish = "length";
+        for (size_t i = 0; i < ms[k]->ncalls && !e->violation[0]; i++) {
+            const dsml_call *c = &ms[k]->calls[i];
+            check_call(e, c->name.data ? c->name.data : "", c->name.len);
+            e->ncalls++;
+            total++;
+        }
+    }
+    total += (uint32_t)e->nupcalls;
+    if (!e->violation[0] && (e->req.tool_choice == PROXY_TC_REQUIRED ||
+                             e->req.tool_choice == PROXY_TC_NAMED) &&
+        total == 0 && strcmp(e->up_finish, "length") != 0)
+        snprintf(e->violation, sizeof e->violation,
+                 "tool_choice requires a tool call but the model made none");
+    if (e->violation[0]) {
+        set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
+        dsml_message_free(&m1);
+        dsml_message_free(&m2);
+        reply_fault(e, 502);
+        return;
+    }
+    e->ncalls = total;
+    e->finish = final_finish(e, parsed_finish, total);
+    dsml_buf body = {0};
+    write_message_json(e, &m1, have2 ? &m2 : NULL, extra_reasoning, &body);
+    dsml_message_free(&m1);
+    dsml_message_free(&m2);
+    if (e->p->cfg.verbose)
+        proxy_vlog(e->p, "response", e->id, body.data, body.len);
+    pre_reply(e);
+    hs_reply(e->hr, 200, NULL, body.data ? body.data : "{}", body.len);
+    dsml_buf_free(&body);
+    finish(e);
+}
+
+/* ===================================================================================== */
+/* Upstream transfer callbacks                                                           */
+/* ===================================================================================== */
+
+static void on_up_status(void *ud, int status, const char *ct)
+{
+    exch *e = ud;
+    e->up_status = status;
+    e->t_first = hs_now_us();
+    e->up_sse = status >= 200 && status < 300 && ct && strstr(ct, "text/event-stream") != NULL;
+    if (e->up_sse && e->client_stream)
+        stream_begin(e); /* the client's stream starts as soon as the upstream's does */
+}
+
+static int on_up_body(void *ud, const char *data, size_t len)
+{
+    exch *e = ud;
+    if (!e->up_sse) {
+        size_t cap = e->p->cfg.max_upstream_body;
+        if (e->up_raw.len + len > cap) {
+            size_t room = cap > e->up_raw.len ? cap - e->up_raw.len : 0;
+            dsml_buf_add(&e->up_raw, data, room);
+            e->up_raw_truncated = 1;
+            return 0;
+        }
+        dsml_buf_add(&e->up_raw, data, len);
+        return 0;
+    }
+    if (e->fault[0])
+        return -1;
+    if (e->client_stream && hs_req_congested(e->hr)) {
+        e->pauses++;
+        return 1; /* pause, these bytes unread, until the client has read what we sent */
+    }
+    proxy_sse_status st = proxy_sse_feed(&e->sse, data, len);
+    if (st != PROXY_SSE_OK && st != PROXY_SSE_STOPPED) {
+        char m[120];
+        snprintf(m, sizeof m, "%s at byte %llu", proxy_sse_strerror(st),
+                 (unsigned long long)e->sse.error_at);
+        set_fault(e, "upstream_error", "upstream_bad_stream", "upstream SSE stream is malformed: %s", m);
+    }
+    if (e->client_stream)
+        hs_sse_flush(e->hr);
+    return e->fault[0] ? -1 : 0;
+}
+
+static void relay_upstream_body(exch *e)
+{
+    /* The upstream answered with an error (or a non-SSE body): pass status and body on. */
+    int status = e->up_status ? e->up_status : 502;
+    const char *b = e->up_raw.data ? e->up_raw.data : "";
+    if (status >= 200 && status < 300) {
+        /* 2xx but not an event stream: not what we asked for */
+        set_fault(e, "upstream_error", "upstream_bad_response",
+                  "upstream answered 2xx without an event stream: %.120s", b);
+        reply_fault(e, 502);
+        return;
+    }
+    if (dsml_json_is_object(b, e->up_raw.len)) {
+        hs_req_log(e->hr, "upstream_error_relayed=1");
+        pre_reply(e);
+        hs_reply(e->hr, status, NULL, b, e->up_raw.len);
+        finish(e);
+        return;
+    }
+    char *err = NULL;
+    size_t used = 0, cap = 0;
+    hs_json_escape(&err, &used, &cap, b, e->up_raw.len > 400 ? 400 : e->up_raw.len);
+    snprintf(e->fault, sizeof e->fault, "upstream returned HTTP %d: %s", status, err ? err : "");
+    free(err);
+    e->fault_type = "upstream_error";
+    e->fault_code = "upstream_http_error";
+    reply_fault(e, status);
+}
+
+static void on_up_done(void *ud, proxy_up_result res, const char *detail)
+{
+    exch *e = ud;
+    e->x = NULL;
+    e->t_end = hs_now_us();
+    if (res == PROXY_UP_OK && !e->up_sse) {
+        if (e->client_stream && e->sse_started) {
+            set_fault(e, "upstream_error", "upstream_bad_response", "%s", "upstream changed content type");
+            end_stream(e);
+            return;
+        }
+        relay_upstream_body(e);
+        return;
+    }
+    if (res == PROXY_UP_OK) {
+        proxy_sse_status st = proxy_sse_finish(&e->sse);
+        if (!e->fault[0] && st == PROXY_SSE_TRUNCATED)
+            set_fault(e, "upstream_error", "upstream_truncated", "%s",
+                      "upstream stream ended inside an event");
+        if (!e->fault[0] && !e->up_done_marker && !e->up_finish_seen)
+            set_fault(e, "upstream_error", "upstream_truncated", "%s",
+                      "upstream stream ended without finish_reason or [DONE]");
+    } else if (res != PROXY_UP_ABORTED || !e->fault[0]) {
+        const char *code = res == PROXY_UP_TIMEOUT ? "upstream_timeout"
+                           : res == PROXY_UP_CONNECT ? "upstream_unreachable"
+                                                     : "upstream_broken";
+        char m[200];
+        snprintf(m, sizeof m, "%s (%s)", proxy_up_strerror(res), detail ? detail : "");
+        set_fault(e, "upstream_error", code, "%s", m);
+    }
+    if (e->client_stream && e->sse_started) {
+        end_stream(e);
+        return;
+    }
+    if (e->fault[0]) {
+        int status = 502;
+        if (res == PROXY_UP_TIMEOUT)
+            status = 504;
+        reply_fault(e, status);
+        return;
+    }
+    if (e->client_stream) {
+        /* stream ended before it began (cannot happen with a 2xx SSE answer) */
+        stream_begin(e);
+        end_stream(e);
+        return;
+    }
+    end_nonstream(e);
+}
+
+static void on_client_close(void *ud)
+{
+    exch *e = ud;
+    e->client_gone = 1;
+    if (e->x) {
+        proxy_xfer_cancel(e->x);
+        e->x = NULL;
+    }
+    hs_req_log(e->hr, "cancelled=1");
+    pre_reply(e);
+    if (e->client_stream && e->sse_started)
+        hs_sse_end(e->hr);
+    else
+        hs_reply(e->hr, 499, NULL, "{}", 2);
+    finish(e);
+}
+
+static void on_client_drain(void *ud)
+{
+    exch *e = ud;
+    if (e->x)
+        proxy_xfer_resume(e->x);
+}
+
+/* ===================================================================================== */
+/* Entry                                                                                 */
+/* ===================================================================================== */
+
+static void random_hex(char *out, size_t n)
+{
+    char id[DSML_ID_MAX];
+    dsml_id_random(NULL, 0, id); /* "call_" + hex */
+    const char *h = strchr(id, '_');
+    snprintf(out, n, "%s", h ? h + 1 : id);
+}
+
+void proxy_chat_handle(hs_req *r, void *ud)
+{
+    proxy *p = ud;
+    exch *e = calloc(1, sizeof *e);
+    if (!e) {
+        hs_reply_error(r, 503, "server_error", NULL, "out of memory");
+        return;
+    }
+    e->p = p;
+    e->hr = r;
+    e->id = ++p->nreq;
+    e->completions = p->cfg.mode == PROXY_MODE_COMPLETIONS;
+    e->created = (int64_t)time(NULL);
+    char hex[DSML_ID_MAX];
+    random_hex(hex, sizeof hex);
+    snprintf(e->chat_id, sizeof e->chat_id, "chatcmpl-%.*s", DSML_ID_MAX - 1, hex);
+    proxy_sse_init(&e->sse, 0, 0, on_event, e);
+
+    size_t len;
+    const char *body = hs_req_body(r, &len);
+    if (p->cfg.verbose)
+        proxy_vlog(p, "request", e->id, body, len);
+    proxy_req_error err;
+    if (proxy_req_parse(body, len, &e->req, &err) < 0) {
+        pre_reply(e);
+        hs_reply_error(r, err.status, "invalid_request_error", err.code, "%s", err.message);
+        finish(e);
+        return;
+    }
+    e->client_model = strdup(e->req.model);
+    e->client_stream = e->req.stream;
+    const char *up_model = NULL;
+    int alias_thinking = -1;
+    if (proxy_resolve_model(p, e->req.model, &up_model, &alias_thinking) < 0) {
+        pre_reply(e);
+        hs_reply_error(r, 404, "invalid_request_error", "model_not_found",
+                       "model \"%s\" does not exist (see GET /v1/models)", e->req.model);
+        finish(e);
+        return;
+    }
+    e->thinking = effective_thinking(e, alias_thinking);
+
+    dsml_buf ub = {0};
+    char rerr[300] = "";
+    int rc = e->completions ? build_completions_body(e, up_model, &ub, rerr, sizeof rerr)
+                            : build_chat_body(e, up_model, &ub);
+    if (rc < 0) {
+        dsml_buf_free(&ub);
+        pre_reply(e);
+        if (rc == -2)
+            hs_reply_error(r, 400, "invalid_request_error", "render_failed",
+                           "cannot render the request as a prompt: %s", rerr);
+        else
+            hs_reply_error(r, 500, "server_error", NULL, "out of memory");
+        finish(e);
+        return;
+    }
+    if (p->cfg.verbose)
+        proxy_vlog(p, "upstream request", e->id, ub.data, ub.len);
+    char *url = proxy_url(p, e->completions ? "/v1/completions" : "/v1/chat/completions");
+    proxy_xfer_callbacks cb = {on_up_status, on_up_body, on_up_done};
+    e->t0 = hs_now_us();
+    e->x = url ? proxy_up_request(p->up, "POST", url, ub.data, ub.len, &cb, e) : NULL;
+    free(url);
+    dsml_buf_free(&ub);
+    if (!e->x) {
+        pre_reply(e);
+        hs_reply_error(r, 500, "server_error", NULL, "cannot start the upstream request");
+        finish(e);
+        return;
+    }
+    hs_req_on_close(r, on_client_close, e);
+    hs_req_on_drain(r, on_client_drain, e);
+}

@@ -1,0 +1,156 @@
+/*
+ * unit_request.c - the client request reader (validation, byte positions of syntax
+ * errors, tool_choice and thinking fields) and the number-preserving JSON writer.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+static int parse(const char *s, proxy_req *r, proxy_req_error *e)
+{
+    return proxy_req_parse(s, strlen(s), r, e);
+}
+
+#define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
+#define TOOLS "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}},{\"type\":\"function\",\"function\":{\"name\":\"b\"}}]"
+
+Test(request, syntax_error_reports_the_byte_position)
+{
+    proxy_req r;
+    proxy_req_error e;
+    const char *body = "{\"model\":\"m\", \"messages\": [1,,2]}";
+    cr_assert_eq(parse(body, &r, &e), -1);
+    cr_assert_eq(e.status, 400);
+    cr_assert_str_eq(e.code, "invalid_json");
+    cr_assert_eq(e.position, 30);
+    cr_assert(strstr(e.message, "byte 30") != NULL, "%s", e.message);
+}
+
+Test(request, truncated_body_reports_the_end_position)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"m\"", &r, &e), -1);
+    cr_assert_eq(e.position, 12);
+}
+
+Test(request, duplicate_keys_are_rejected)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"a\",\"model\":\"b\"," MSGS "}", &r, &e), -1);
+    cr_assert_eq(e.status, 400);
+}
+
+Test(request, non_object_body_is_rejected)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("[1,2]", &r, &e), -1);
+    cr_assert(strstr(e.message, "JSON object"));
+}
+
+Test(request, defaults_without_tools)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS "}", &r, &e), 0);
+    cr_assert_str_eq(r.model, "m");
+    cr_assert_eq(r.stream, 0);
+    cr_assert_eq(r.ntools, 0);
+    cr_assert_eq(r.tool_choice, PROXY_TC_NONE);
+    cr_assert_eq(r.parallel_tool_calls, 1);
+    cr_assert_eq(r.thinking, -1);
+    proxy_req_free(&r);
+}
+
+Test(request, tools_default_to_auto_and_named_choice_is_checked)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS "," TOOLS ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}", &r, &e), 0);
+    cr_assert_eq(r.ntools, 2);
+    cr_assert_str_eq(r.tool_names[1], "b");
+    cr_assert_eq(r.tool_choice, PROXY_TC_AUTO);
+    cr_assert_eq(r.stream, 1);
+    cr_assert_eq(r.include_usage, 1);
+    proxy_req_free(&r);
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS "," TOOLS ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"b\"}},\"parallel_tool_calls\":false}", &r, &e), 0);
+    cr_assert_eq(r.tool_choice, PROXY_TC_NAMED);
+    cr_assert_str_eq(r.tool_choice_name, "b");
+    cr_assert_eq(r.parallel_tool_calls, 0);
+    proxy_req_free(&r);
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS "," TOOLS ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"zz\"}}}", &r, &e), -1);
+    cr_assert(strstr(e.message, "zz"));
+}
+
+Test(request, required_without_tools_is_rejected)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS ",\"tool_choice\":\"required\"}", &r, &e), -1);
+    cr_assert(strstr(e.message, "requires 'tools'"));
+}
+
+Test(request, thinking_and_reasoning_effort)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS ",\"thinking\":{\"type\":\"enabled\"},\"reasoning_effort\":\"max\"}", &r, &e), 0);
+    cr_assert_eq(r.thinking, 1);
+    cr_assert_str_eq(r.reasoning_effort, "max");
+    proxy_req_free(&r);
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS ",\"thinking\":{\"type\":\"disabled\"}}", &r, &e), 0);
+    cr_assert_eq(r.thinking, 0);
+    proxy_req_free(&r);
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS ",\"thinking\":{\"type\":\"sometimes\"}}", &r, &e), -1);
+}
+
+Test(request, missing_model_or_messages)
+{
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{" MSGS "}", &r, &e), -1);
+    cr_assert(strstr(e.message, "model"));
+    cr_assert_eq(parse("{\"model\":\"m\",\"messages\":[]}", &r, &e), -1);
+    cr_assert_eq(parse("{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}", &r, &e), -1);
+    cr_assert(strstr(e.message, "messages[0]"));
+}
+
+static char *roundtrip(const char *in)
+{
+    json_error_t je;
+    json_t *v = json_loads(in, JSON_DECODE_ANY, &je);
+    cr_assert(v, "%s", je.text);
+    dsml_buf b = {0};
+    cr_assert_eq(proxy_json_write(v, &b), 0);
+    json_decref(v);
+    return dsml_buf_take(&b, NULL);
+}
+
+Test(request, writer_keeps_short_reals_short)
+{
+    char *s = roundtrip("{\"t\":0.7,\"p\":0.1,\"x\":1e-7,\"y\":2.5e+300,\"z\":1.0,\"n\":-0.0,\"i\":123456789012}");
+    cr_assert_str_eq(s, "{\"t\":0.7,\"p\":0.1,\"x\":1e-07,\"y\":2.5e+300,\"z\":1.0,\"n\":-0.0,\"i\":123456789012}");
+    free(s);
+}
+
+Test(request, writer_keeps_strings_and_order)
+{
+    char *s = roundtrip("{\"b\":\"x\\n\\\"y\\u0001\xC3\xA9\",\"a\":[true,false,null,{}],\"args\":\"{\\\"k\\\": 1.50}\"}");
+    cr_assert_str_eq(s, "{\"b\":\"x\\n\\\"y\\u0001\xC3\xA9\",\"a\":[true,false,null,{}],\"args\":\"{\\\"k\\\": 1.50}\"}");
+    free(s);
+}
+
+Test(request, shortest_double_round_trips)
+{
+    const double vals[] = {0.1, 0.7, 1.0 / 3.0, 1e300, 5e-324, 123.456, 100.0, 1e16};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        char b[32];
+        proxy_json_double(vals[i], b);
+        cr_assert_eq(strtod(b, NULL), vals[i], "%s", b);
+        cr_assert(strpbrk(b, ".e"), "%s looks like a real", b);
+    }
+}
