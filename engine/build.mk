@@ -17,6 +17,7 @@ ENGINE_TEST_BIN := $(O)/tests/engine_tests
 
 ifneq ($(wildcard dsml/dsml_render.h),)
 $(O)/engine/chat.o: CPPFLAGS += -DDSV4_HAVE_RENDER
+$(O)/engine/chat.o: dsml/dsml_render.h
 DSV4_CHAT_LIBS := $(DSML_LIB)
 endif
 

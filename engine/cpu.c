@@ -47,6 +47,8 @@ static void run_chunks(struct pool *p)
     }
 }
 
+static void scratch_release(void);
+
 static void *worker(void *arg)
 {
     struct pool *p = arg;
@@ -62,6 +64,7 @@ static void *worker(void *arg)
         if (--p->active == 0) pthread_cond_signal(&p->cv_done);
     }
     pthread_mutex_unlock(&p->mu);
+    scratch_release();
     return NULL;
 }
 
@@ -144,6 +147,13 @@ static float *scratch(size_t n)
         tl_cap = n;
     }
     return tl_buf;
+}
+
+static void scratch_release(void)
+{
+    free(tl_buf);
+    tl_buf = NULL;
+    tl_cap = 0;
 }
 
 struct cpu {

@@ -3,7 +3,7 @@
  * truncation, corrupted headers, wrong metadata, wrong tensor shapes and types, random
  * byte flips, and the full Flash layouts.
  */
-#include "helpers.h"
+#include "fixtures.h"
 
 #include "gguf.h"
 #include "model.h"

@@ -6,7 +6,7 @@
  * every position. Also checks that the generator still writes the models the oracle saw
  * and that the safetensors copy holds the dequantised GGUF tensors.
  */
-#include "helpers.h"
+#include "fixtures.h"
 
 #include "gguf.h"
 #include "logits_file.h"

@@ -2,7 +2,7 @@
  * test_quant.c - element formats: exact decoding of hand-built blocks, conversions,
  * quantise/dequantise accuracy, dot products, FP8/FP4 rounding, format tables.
  */
-#include "helpers.h"
+#include "fixtures.h"
 #include "quant.h"
 
 #include <criterion/criterion.h>

@@ -3,7 +3,7 @@
  * special segments, lossless byte round trips, and agreement with Hugging Face
  * `tokenizers` (expected ids committed in data/tokenizer_hf.txt).
  */
-#include "helpers.h"
+#include "fixtures.h"
 
 #include "gguf.h"
 #include "model.h"

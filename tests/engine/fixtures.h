@@ -1,9 +1,9 @@
 /*
- * helpers.h - shared fixtures of the engine tests: paths, generated models, an engine
+ * fixtures.h - shared fixtures of the engine tests: paths, generated models, an engine
  * instance, SHA-256.
  */
-#ifndef DSV4_TEST_HELPERS_H
-#define DSV4_TEST_HELPERS_H
+#ifndef DSV4_TEST_FIXTURES_H
+#define DSV4_TEST_FIXTURES_H
 
 #include "backend.h"
 #include "forward.h"
@@ -35,8 +35,8 @@ struct t_engine {
 
 /* A tiny model of the given quantisation on the CPU backend. */
 void t_engine_open(struct t_engine *e, const char *quant, int index_topk, int threads, int ubatch, int sim);
-/* A new context on an open engine (the old one is freed). */
-void t_engine_ctx(struct t_engine *e, int threads_unused, int ubatch, int sim, int topk);
+/* A new context on an open engine (the old one is freed); n_ctx 0 = 1024 positions. */
+void t_engine_ctx(struct t_engine *e, int64_t n_ctx, int ubatch, int sim, int topk);
 void t_engine_close(struct t_engine *e);
 
 void t_sha256(const void *data, size_t n, unsigned char out[32]);

@@ -1,7 +1,7 @@
 /*
- * helpers.c - engine test fixtures (see helpers.h).
+ * fixtures.c - engine test fixtures (see fixtures.h).
  */
-#include "helpers.h"
+#include "fixtures.h"
 
 #include "mkmodel.h"
 
@@ -73,15 +73,14 @@ void t_engine_open(struct t_engine *e, const char *quant, int index_topk, int th
     e->b = dsv4_backend_cpu_new(threads);
     cr_assert(e->b);
     cr_assert_eq(e->b->ops->load_weights(e->b, &e->m, NULL, NULL, err, sizeof err), 0, "%s", err);
-    t_engine_ctx(e, threads, ubatch, sim, 0);
+    t_engine_ctx(e, 0, ubatch, sim, 0);
 }
 
-void t_engine_ctx(struct t_engine *e, int threads_unused, int ubatch, int sim, int topk)
+void t_engine_ctx(struct t_engine *e, int64_t n_ctx, int ubatch, int sim, int topk)
 {
-    (void)threads_unused;
     char err[512];
     dsv4_ctx_free(e->ctx);
-    struct dsv4_ctx_params p = {.n_ctx = 1024, .n_ubatch = ubatch, .sim = sim, .topk = topk};
+    struct dsv4_ctx_params p = {.n_ctx = n_ctx ? n_ctx : 1024, .n_ubatch = ubatch, .sim = sim, .topk = topk};
     cr_assert_eq(dsv4_ctx_new(&e->ctx, &e->m, e->b, &p, err, sizeof err), 0, "%s", err);
 }
 
