@@ -1556,11 +1556,10 @@ dsml_input_kind dsml_check_detect(const char *data, size_t len)
     }
     /* JSONL: the first line is a JSON value and a second non-blank line follows */
     const char *nl = memchr(data + i, '\n', len - i);
-    if (!nl) return DSML_INPUT_COMPLETION;
-    size_t first = (size_t)(nl - data) - i;
-    if (!dsml_json_valid(data + i, first)) return DSML_INPUT_COMPLETION;
-    for (size_t k = (size_t)(nl - data) + 1; k < len; k++)
-        if (data[k] != ' ' && data[k] != '\t' && data[k] != '\n' && data[k] != '\r')
-            return DSML_INPUT_JSONL;
-    return DSML_INPUT_COMPLETION;
+    if (nl && dsml_json_valid(data + i, (size_t)(nl - data) - i))
+        for (size_t k = (size_t)(nl - data) + 1; k < len; k++)
+            if (data[k] != ' ' && data[k] != '\t' && data[k] != '\n' && data[k] != '\r')
+                return DSML_INPUT_JSONL;
+    /* an object that does not parse is a broken response rather than model output */
+    return data[i] == '{' ? DSML_INPUT_RESPONSE : DSML_INPUT_COMPLETION;
 }

@@ -209,9 +209,10 @@ typedef enum dsml_input_kind {
     DSML_INPUT_JSONL = 3,      /* several lines, each one JSON value */
 } dsml_input_kind;
 
-/* Guess the kind of `data`. A JSON text that is one value is RESPONSE even when it spans
- * lines; JSONL needs at least two lines that are each a complete JSON value, the first one
- * being one. Anything else is a COMPLETION. */
+/* Guess the kind of `data`: STREAM when the first non-blank line is an SSE field; RESPONSE
+ * when it is one JSON object or array (even spanning lines); JSONL when the first line is a
+ * complete JSON value and more non-blank lines follow; RESPONSE when it starts with '{' but
+ * is not JSON (a broken response); COMPLETION otherwise. */
 dsml_input_kind dsml_check_detect(const char *data, size_t len);
 
 /* Name of a kind: "completion", "response", "stream", "jsonl". */

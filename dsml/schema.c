@@ -188,6 +188,8 @@ struct dsml_schema {
     int silent;         /* > 0: count only */
     dsml_buf *first;    /* silent: where the first message goes (may be NULL) */
     int have_first;
+    size_t silent_root;  /* silent: length of the instance path at the alternative's root */
+    int type_miss;       /* silent: the alternative rejected the value's type itself */
     unsigned depth;
 };
 
@@ -342,6 +344,7 @@ static void report(dsml_schema *s, dsml_schema_code code, const dsml_jv *inst, c
 {
     if (s->stop) return;
     s->nerr++;
+    if (s->silent && code == DSML_S_TYPE && s->ipath.len == s->silent_root) s->type_miss = 1;
     if (s->silent && (s->have_first || !s->first)) return;
     dsml_buf_clear(&s->msg);
     va_list ap;
@@ -691,22 +694,30 @@ static int regex_match(const rx_entry *e, const char *str, size_t len)
 
 static void eval(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst);
 
-/* Evaluate silently; returns the error count, puts the first message in *first. */
-static int eval_silent(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst, dsml_buf *first)
+/* Evaluate silently; returns the error count, puts the first message in *first and tells
+ * (*type_miss) whether the alternative rejected the value's type at its root. */
+static int eval_silent(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst, dsml_buf *first,
+                       int *type_miss)
 {
-    int nerr = s->nerr, have = s->have_first, stop = s->stop;
+    int nerr = s->nerr, have = s->have_first, stop = s->stop, miss = s->type_miss;
+    size_t root = s->silent_root;
     dsml_buf *f = s->first;
     s->silent++;
     s->nerr = 0;
     s->have_first = 0;
     s->first = first;
+    s->silent_root = s->ipath.len;
+    s->type_miss = 0;
     eval(s, sch, inst);
     int n = s->nerr;
+    if (type_miss) *type_miss = s->type_miss;
     s->silent--;
     s->nerr = nerr;
     s->have_first = have;
     s->first = f;
     s->stop = stop;
+    s->silent_root = root;
+    s->type_miss = miss;
     return n;
 }
 
@@ -1017,15 +1028,17 @@ static void kw_alternatives(dsml_schema *s, const dsml_jv *alts, const dsml_jv *
         size_t sp = push_str(&s->spath, kw);
         push_index(&s->spath, i);
         dsml_buf_clear(&msg);
-        int n = eval_silent(s, &alts->u.items[i], inst, &msg);
+        int miss = 0;
+        int n = eval_silent(s, &alts->u.items[i], inst, &msg, &miss);
         pop(&s->spath, sp);
         if (n == 0) {
             if (valid == 0) firstv = i;
             else if (valid == 1) secondv = i;
             valid++;
             if (!one_of || valid > 1) break;
-        } else if (best_n < 0 || n < best_n) {
-            best_n = n;
+        } else if (best_n < 0 || n + (miss ? 1000 : 0) < best_n) {
+            /* closest: the fewest errors, preferring alternatives of the value's type */
+            best_n = n + (miss ? 1000 : 0);
             best = i;
             dsml_buf_clear(&best_msg);
             dsml_buf_add(&best_msg, msg.data ? msg.data : "?", msg.data ? msg.len : 1);
@@ -1056,13 +1069,13 @@ static void kw_combinators(dsml_schema *s, const dsml_jv *sch, const dsml_jv *in
         kw_alternatives(s, k, inst, 1);
     if ((k = dsml_jv_get(sch, "not")) && !s->stop) {
         size_t sp = push_str(&s->spath, "not");
-        if (eval_silent(s, k, inst, NULL) == 0)
+        if (eval_silent(s, k, inst, NULL, NULL) == 0)
             report(s, DSML_S_NOT, inst, "%s matches the schema under \"not\"", brief(s, inst));
         pop(&s->spath, sp);
     }
     if ((k = dsml_jv_get(sch, "if")) && !s->stop) {
         size_t sp = push_str(&s->spath, "if");
-        int ok = eval_silent(s, k, inst, NULL) == 0;
+        int ok = eval_silent(s, k, inst, NULL, NULL) == 0;
         pop(&s->spath, sp);
         const dsml_jv *branch = dsml_jv_get(sch, ok ? "then" : "else");
         if (branch) eval_at(s, branch, inst, ok ? "then" : "else", -1);

@@ -24,7 +24,8 @@ static const char usage_text[] =
     "usage: dsml check [options] [FILE...]   (no FILE or '-': stdin)\n"
     "\n"
     "Checks tool-call output and reports findings with a stable code and a position.\n"
-    "Each FILE holds one of (detected from its first bytes, or set with --input):\n"
+    "Each FILE holds one of (set with --input, else known from the extension .json, .sse,\n"
+    ".jsonl/.ndjson, else detected from the first bytes):\n"
     "  completion  raw model output (the text after <\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>)\n"
     "  response    an OpenAI chat completion (JSON)\n"
     "  stream      an OpenAI SSE stream capture (data: {chunk} ... data: [DONE])\n"
@@ -129,7 +130,6 @@ static void input_end(run *r)
 {
     size_t n = r->cur.errors + r->cur.warnings;
     if (r->record) r->records++;
-    else r->inputs++;
     if (n) r->flagged++;
     fd_merge(&r->total, &r->cur);
     if (!r->json || (r->record && !n)) return;
@@ -146,14 +146,21 @@ static void input_end(run *r)
 
 /* ---- JSONL -------------------------------------------------------------------------------- */
 
-/* End offset of the JSON value starting at text[start] (objects, arrays, strings). */
+/* End offset of the object or array starting at text[start] (the record already parsed, so
+ * brackets balance outside strings). */
 static size_t value_end(const char *text, size_t len, size_t start)
 {
-    dsml_jval v;
-    dsml_jval_init(&v);
+    size_t depth = 0;
+    int in_str = 0, esc = 0;
     for (size_t i = start; i < len; i++) {
-        if (dsml_jval_feed(&v, text + i, 1) != DSML_JVAL_OK) return len;
-        if (v.top_done) return i + 1;
+        char ch = text[i];
+        if (in_str) {
+            if (esc) esc = 0;
+            else if (ch == '\\') esc = 1;
+            else if (ch == '"') in_str = 0;
+        } else if (ch == '"') in_str = 1;
+        else if (ch == '{' || ch == '[') depth++;
+        else if ((ch == '}' || ch == ']') && --depth == 0) return i + 1;
     }
     return len;
 }
@@ -316,6 +323,19 @@ static void check_jsonl(run *r, dsml_checker *c, const dsml_check_options *o, co
     if (shown && tty) fprintf(stderr, "\r\033[K");
 }
 
+/* The kind of a file: its extension when it says (.jsonl/.ndjson, .sse, .json), else its
+ * first bytes. */
+static dsml_input_kind guess_kind(const char *path, const char *data, size_t len)
+{
+    dsml_input_kind k = dsml_check_detect(data, len);
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/')) return k;
+    if (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson")) return DSML_INPUT_JSONL;
+    if (!strcmp(dot, ".sse")) return DSML_INPUT_STREAM;
+    if (!strcmp(dot, ".json")) return k == DSML_INPUT_JSONL ? k : DSML_INPUT_RESPONSE;
+    return k;
+}
+
 /* ---- main --------------------------------------------------------------------------------- */
 
 int cmd_check(int argc, char **argv)
@@ -434,11 +454,11 @@ int cmd_check(int argc, char **argv)
             dsml_buf_free(&in);
             continue;
         }
-        dsml_input_kind k = forced >= 0 ? (dsml_input_kind)forced : dsml_check_detect(in.data, in.len);
+        dsml_input_kind k = forced >= 0 ? (dsml_input_kind)forced : guess_kind(files[i], in.data, in.len);
         dsml_checker_set_options(chk, &o);
+        r.inputs++;
         if (k == DSML_INPUT_JSONL) {
             check_jsonl(&r, chk, &o, in.data, in.len);
-            r.inputs++;
         } else {
             input_begin(&r, dsml_input_kind_name(k), 0, 0);
             int rc = k == DSML_INPUT_COMPLETION ? dsml_check_completion(chk, in.data, in.len, NULL)

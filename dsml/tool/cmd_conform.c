@@ -895,7 +895,8 @@ int cmd_conform(int argc, char **argv)
     if (list) {
         for (size_t i = 0; i < s.n; i++) {
             const dsml_jv *d = s.cases[i].description;
-            printf("%-24s %s\n", s.cases[i].name, d && d->type == DSML_JV_STRING ? d->u.s : "");
+            int dl = d && d->type == DSML_JV_STRING ? (int)d->len : 0;
+            printf("%-24s %.*s\n", s.cases[i].name, dl, dl ? d->u.s : "");
         }
         suite_free(&s);
         return TOOL_OK;
