@@ -37,13 +37,7 @@ $(HS_LIB): $(HS_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# The binary needs libdsml's parser, delta layer and chunk writer. Until they are in the
-# tree (dsml/oai.c), the proxy binary and the tests that run it are not built.
-PROXY_READY := $(wildcard dsml/oai.c)
-
-ifneq ($(PROXY_READY),)
 BINS += $(PROXY_BIN)
-endif
 
 $(PROXY_BIN): $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
@@ -68,7 +62,7 @@ test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request read
 	@echo "== proxy unit tests ($(O))"
 	@$(PROXY_UNIT_BIN) --jobs $(JOBS) --short-filename
 
-test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) ## proxy end to end: openai SDK -> proxy -> recorded upstreams
+test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) deps-npm ## proxy end to end: openai SDK -> proxy -> recorded upstreams
 	@echo "== proxy end-to-end tests ($(O))"
 	@if [ ! -d tests/e2e/node_modules/openai ]; then \
 	  echo "test-proxy-e2e: npm clients missing (run 'make deps-npm')"; exit 1; fi
@@ -82,12 +76,9 @@ bench-proxy: $(PROXY_BIN) $(FAKEUP_BIN) $(PROXY_LOAD_BIN) ## proxy latency, thro
 demo-proxy: $(PROXY_BIN) $(FAKEUP_BIN) ## start a recorded upstream + dsml-proxy and show a tool call
 	@sh proxy/demo.sh $(PROXY_BIN) $(FAKEUP_BIN)
 
-TEST_RUNS      += test-proxy-unit
+TEST_RUNS      += test-proxy-unit test-proxy-e2e
 ASAN_TEST_RUNS += test-proxy-unit
-ifneq ($(PROXY_READY),)
-TEST_RUNS      += test-proxy-e2e
 BENCH_RUNS     += bench-proxy
-endif
 
 # render.c switches on the presence of dsml/dsml_render.h: rebuild it when dsml headers
 # appear or change (the generated .d file cannot know about a header that was absent).

@@ -92,6 +92,7 @@ typedef struct exch {
     char violation[300];
     unsigned warnings;
     char warn[96];
+    unsigned pauses;            /* upstream paused for a slow client */
     const char *finish;
     int client_gone;
     int logged;
@@ -137,6 +138,8 @@ static void log_fields(exch *e)
         hs_req_log(r, "finish=%s", e->finish);
     if (e->warnings)
         hs_req_log(r, "dsml_warnings=%u last=%s", e->warnings, e->warn);
+    if (e->pauses)
+        hs_req_log(r, "paused=%u", e->pauses);
     if (e->violation[0])
         hs_req_log(r, "violation=\"%s\"", e->violation);
     if (e->fault[0])
@@ -636,7 +639,7 @@ static void end_stream(exch *e)
         dsml_oai_finish(e->oai);
     }
     if (e->fault[0] && e->ch)
-        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error");
+        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error", NULL);
     pre_reply(e);
     hs_sse_end(e->hr);
     finish(e);
@@ -837,6 +840,10 @@ static int on_up_body(void *ud, const char *data, size_t len)
     }
     if (e->fault[0])
         return -1;
+    if (e->client_stream && hs_req_congested(e->hr)) {
+        e->pauses++;
+        return 1; /* pause, these bytes unread, until the client has read what we sent */
+    }
     proxy_sse_status st = proxy_sse_feed(&e->sse, data, len);
     if (st != PROXY_SSE_OK && st != PROXY_SSE_STOPPED) {
         char m[120];
@@ -846,11 +853,7 @@ static int on_up_body(void *ud, const char *data, size_t len)
     }
     if (e->client_stream)
         hs_sse_flush(e->hr);
-    if (e->fault[0])
-        return -1;
-    if (e->client_stream && hs_req_congested(e->hr))
-        return 1; /* pause until the client has read what we sent */
-    return 0;
+    return e->fault[0] ? -1 : 0;
 }
 
 static void relay_upstream_body(exch *e)

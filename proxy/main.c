@@ -461,9 +461,11 @@ static int pass_body(void *ud, const char *d, size_t n)
 {
     pass *s = ud;
     if (s->sse) {
+        if (hs_req_congested(s->r))
+            return 1; /* pause; curl delivers these bytes again after resume */
         hs_sse_write(s->r, d, n);
         hs_sse_flush(s->r);
-        return hs_req_congested(s->r) ? 1 : 0;
+        return 0;
     }
     if (s->body.len + n > s->p->cfg.max_upstream_body * 64)
         return -1;
@@ -656,5 +658,17 @@ int main(int argc, char **argv)
     proxy_up_free(p.up);
     hs_server_free(p.http);
     event_base_free(p.base);
+    for (size_t i = 0; i < p.nmodels; i++)
+        free(p.models[i]);
+    free(p.models);
+    for (size_t i = 0; i < p.cfg.naliases; i++) {
+        free(p.cfg.aliases[i].name);
+        free(p.cfg.aliases[i].target);
+    }
+    free(p.cfg.aliases);
+    free(p.cfg.upstream);
+    free(p.cfg.listen_host);
+    free(p.cfg.upstream_model);
+    free(p.cfg.portfile);
     return 0;
 }

@@ -36,8 +36,9 @@ typedef struct proxy_up_options {
 typedef struct proxy_xfer_callbacks {
     /* Response status and Content-Type (may be NULL) known; before any body byte. */
     void (*on_status)(void *ud, int status, const char *content_type);
-    /* Body bytes. Return 0 to continue, 1 to pause (resume with proxy_xfer_resume), -1 to
-     * abort (completion then reports PROXY_UP_ABORTED). */
+    /* Body bytes. Return 0 when consumed; 1 to pause without consuming them (they are
+     * delivered again after proxy_xfer_resume); -1 to abort (completion then reports
+     * PROXY_UP_ABORTED). */
     int (*on_body)(void *ud, const char *data, size_t len);
     /* Exactly once, unless cancelled. `detail` is a static or short-lived description. */
     void (*on_done)(void *ud, proxy_up_result res, const char *detail);

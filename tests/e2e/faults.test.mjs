@@ -198,3 +198,49 @@ test('concurrent_request_limit_answers_503', async () => {
     (await Promise.all(hanging)).forEach((r) => r && r.body.cancel());
   } finally { await d.stop(); }
 });
+
+test('upstream_total_timeout_ends_a_stream_with_an_error_event', async () => {
+  const d = await start({ proxyArgs: ['--timeout', '400'] });
+  try {
+    const s = await rawStream(d.url, req('plain;chunk=1;delay=100'));
+    assert.equal(s.status, 200);
+    assert.match(s.error.message, /timed out/);
+    assert.ok(s.chunks.length > 1, 'text before the timeout was delivered');
+  } finally { await d.stop(); }
+});
+
+test('idle_client_connection_is_closed_after_the_client_timeout', async () => {
+  const d = await start({ proxyArgs: ['--client-idle-timeout', '1'] });
+  try {
+    const sock = net.connect(new URL(d.url).port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'); // and then nothing
+    const t0 = Date.now();
+    await new Promise((r) => sock.once('close', r));
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 800 && ms < 5000, `closed after ${ms} ms`);
+  } finally { await d.stop(); }
+});
+
+test('slow_reader_gets_every_chunk_after_backpressure', async () => {
+  // ~9 MB of chunks (more than the socket buffers hold) for a client that reads nothing for a
+  // second: the proxy pauses
+  // upstream transfer instead of buffering it all, then resumes without losing a byte.
+  const body = JSON.stringify({ model: 'deepseek-v4-flash', stream: true, messages: [{ role: 'user', content: 'SCENARIO:bench;ts=40000' }] });
+  const sock = net.connect(new URL(h.url).port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause();
+  sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  await sleep(1000);
+  const parts = [];
+  sock.on('data', (d) => parts.push(d));
+  sock.resume();
+  await new Promise((r) => sock.once('end', r));
+  const text = Buffer.concat(parts).toString('utf8');
+  const stamps = [...text.matchAll(/"content":"\[(\d+)\]"/g)].map((m) => Number(m[1]));
+  assert.equal(stamps.length, 40000);
+  for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] >= stamps[i - 1], 'in order');
+  assert.ok(text.includes('"finish_reason":"stop"') && text.includes('data: [DONE]'));
+  await sleep(50);
+  assert.match(h.log(), /paused=\d+/, 'the upstream transfer was paused');
+});
