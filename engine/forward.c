@@ -279,7 +279,7 @@ static void attention_block(struct dsv4_ctx *c, int il, int n, int64_t pos0)
 
     const int32_t *sel = NULL;
     if (L->ratio) {
-        const int m = (int)L->ratio, ov = m == 4, coff = ov ? 2 : 1;
+        const int m = (int)L->ratio, ov = m == 4;
         mm(c, L->c_kv, c->xn, c->ca, n);
         mm(c, L->c_gate, c->xn, c->cz, n);
         struct dsv4_compress_args ca = {
@@ -288,7 +288,6 @@ static void attention_block(struct dsv4_ctx *c, int il, int n, int64_t pos0)
             .entries = s->comp, .freqs = c->freq_comp, .n_rot = nr,
             .sim = c->p.sim ? DSV4_SIM_FP8_KV : DSV4_SIM_NONE,
         };
-        (void)coff;
         op->compress(b, &ca);
         if (ov) {
             const int64_t cI = hp->idx_dim, nI = hp->idx_head;

@@ -33,6 +33,7 @@ struct dsv4_ctx;
  * Returns 0 or -1 with a message (out of backend memory). */
 int dsv4_ctx_new(struct dsv4_ctx **out, const struct dsv4_model *m, struct dsv4_backend *b,
                  const struct dsv4_ctx_params *p, char *err, size_t errlen);
+/* Release a context and its backend memory (NULL is allowed). */
 void dsv4_ctx_free(struct dsv4_ctx *c);
 
 /* Forget the sequence (next token is at position 0). */

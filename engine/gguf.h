@@ -122,6 +122,7 @@ struct dsv4_gguf_writer;
 
 /* Returns NULL when out of memory. alignment: power of two (32 by default when 0). */
 struct dsv4_gguf_writer *dsv4_gguf_writer_new(uint32_t alignment);
+/* Release a writer (NULL is allowed). */
 void dsv4_gguf_writer_free(struct dsv4_gguf_writer *w);
 
 /* Add a key. The value is copied. Returns 0 or -1 (out of memory). */

@@ -21,10 +21,12 @@ struct dsv4_logits_file {
     float *logits;   /* [n_pos * n_vocab] */
 };
 
-/* Returns 0 or -1 with a message. */
+/* Write / read a logits file. Return 0 or -1 with a message naming the file. The reader
+ * allocates tokens and logits (release with dsv4_logits_free). */
 int dsv4_logits_write(const char *path, const int32_t *tokens, uint32_t n_pos, uint32_t n_vocab, const float *logits,
                       char *err, size_t errlen);
 int dsv4_logits_read(const char *path, struct dsv4_logits_file *f, char *err, size_t errlen);
+/* Release what dsv4_logits_read allocated and zero f. */
 void dsv4_logits_free(struct dsv4_logits_file *f);
 
 #ifdef __cplusplus

@@ -94,6 +94,7 @@ struct dsv4_model {
 /* Read hyperparameters from metadata. Returns 0 or -1 (err names the key). Allocates the
  * per-layer arrays (free with dsv4_hparams_free). */
 int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *err, size_t errlen);
+/* Release the per-layer arrays of hp. */
 void dsv4_hparams_free(struct dsv4_hparams *hp);
 
 /* Open a GGUF file (mmap) and bind the model. Returns 0 or -1 with a one-line error
@@ -104,6 +105,7 @@ int dsv4_model_load(struct dsv4_model *m, const char *path, char *err, size_t er
  * failure g is left to the caller). */
 int dsv4_model_bind(struct dsv4_model *m, struct dsv4_gguf *g, char *err, size_t errlen);
 
+/* Release everything of a bound model (the mapping included). Zeroes m. */
 void dsv4_model_free(struct dsv4_model *m);
 
 /* Validate a complete model image in memory: container, hyperparameters, every tensor and

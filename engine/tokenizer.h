@@ -28,7 +28,9 @@ struct dsv4_ids {
     int32_t *v;
     size_t n, cap;
 };
-int dsv4_ids_push(struct dsv4_ids *ids, int32_t id); /* 0 or -1 (out of memory) */
+/* Append one id. Returns 0 or -1 (out of memory). */
+int dsv4_ids_push(struct dsv4_ids *ids, int32_t id);
+/* Release the list and zero it. */
 void dsv4_ids_free(struct dsv4_ids *ids);
 
 /* One piece of input: ordinary text, or (special != 0) exactly one control (type 3) or
@@ -44,6 +46,7 @@ struct dsv4_tok_segment {
  * with a one-line message naming the key and index. */
 int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, uint32_t n_vocab,
                         char *err, size_t errlen);
+/* Release a tokenizer (NULL is allowed). */
 void dsv4_tokenizer_free(struct dsv4_tokenizer *t);
 
 /* Append the ids of n segments to *out. A special segment must be the exact text of a
@@ -72,6 +75,7 @@ int dsv4_token_is_control(const struct dsv4_tokenizer *t, int32_t id);
 /* Id of the token whose vocabulary string is exactly s[0..len), or -1. */
 int32_t dsv4_token_find(const struct dsv4_tokenizer *t, const char *s, size_t len);
 
+/* Vocabulary size. */
 int32_t dsv4_tokenizer_n_vocab(const struct dsv4_tokenizer *t);
 int32_t dsv4_tokenizer_bos(const struct dsv4_tokenizer *t); /* -1 if none */
 int32_t dsv4_tokenizer_eos(const struct dsv4_tokenizer *t); /* -1 if none */

@@ -46,6 +46,16 @@ cp "$W/out" "$W/run1"
 check "run greedy again" 0 "$B" run -m "$W/tiny.gguf" -p "The quick brown fox" -n 12 --temp 0 -t 1
 cmp -s "$W/out" "$W/run1" && ok "greedy generation is reproducible" || bad "greedy generation differs"
 check "run sampled" 0 "$B" run -m "$W/tiny.gguf" -p "x" -n 8 --temp 0.9 --top-k 40 --top-p 0.9 --seed 7
+if "$B" run -m "$W/tiny.gguf" -p x --chat -n 1 >/dev/null 2>"$W/err"; then
+    check "logits of a chat prompt" 0 "$B" logits -m "$W/tiny.gguf" -p "What is 2+2?" --chat --top 1
+    # BOS, <｜User｜>, the text, <｜Assistant｜>, </think>: the markers are control tokens
+    n=$(wc -l <"$W/out")
+    first=$(head -1 "$W/out" | cut -f2)
+    [ "$n" -ge 5 ] && [ "$first" = 0 ] && ok "chat prompt starts with BOS ($n tokens)" || bad "chat prompt: $(cut -f2 "$W/out" | tr '\n' ' ')"
+    check "run --chat --thinking" 0 "$B" run -m "$W/tiny.gguf" -p "hi" --chat --thinking -n 4
+else
+    grep -q "no dsml renderer" "$W/err" && echo "  skip chat: this build has no dsml renderer" || bad "run --chat: $(cat "$W/err")"
+fi
 check "usage: no command" 2 "$B"
 check "usage: unknown option" 2 "$B" logits -m "$W/tiny.gguf" --bogus
 check "usage: mkmodel without -o" 2 "$B" mkmodel --preset tiny
