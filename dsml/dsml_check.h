@@ -159,8 +159,8 @@ void dsml_checker_set_options(dsml_checker *c, const dsml_check_options *opts);
  * string flags). `json` is an OpenAI `tools` array, or an object with a `tools` member (a
  * whole chat request); each tool is {"type":"function","function":{"name","parameters"}} or
  * the flat {"name","parameters"}. The checker keeps its own copy. Problems of the schemas
- * themselves are reported as S_SCHEMA findings (warnings are not possible: they are errors
- * in the declaration) with path "tools[i].function.parameters". Returns 0, or -1 when the
+ * themselves are reported as S_SCHEMA findings (severity error; offsets and line:col point
+ * into `json`) with path "tools[i].function.parameters". Returns 0, or -1 when the
  * text is not usable (not JSON, no tools list, a tool without a name); then *why (if not
  * NULL) names the reason and the previous tools stay. len 0 clears the tools. */
 int dsml_checker_set_tools(dsml_checker *c, const char *json, size_t len, const char **why);

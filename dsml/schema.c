@@ -181,7 +181,7 @@ struct dsml_schema {
     rx_entry *rx;
     size_t nrx, caprx;
     /* per-run state */
-    dsml_buf ipath, spath, msg, tmp;
+    dsml_buf ipath, spath, msg, tmp, rxbuf;
     dsml_schema_fn fn;
     void *ud;
     int nerr, stop, oom;
@@ -210,6 +210,7 @@ void dsml_schema_free(dsml_schema *s)
     dsml_buf_free(&s->spath);
     dsml_buf_free(&s->msg);
     dsml_buf_free(&s->tmp);
+    dsml_buf_free(&s->rxbuf);
     free(s);
 }
 
@@ -682,12 +683,19 @@ static rx_entry *regex_for_member(dsml_schema *s, const dsml_jv_member *m)
     return regex_for_key(s, &m->value, &text);
 }
 
-static int regex_match(const rx_entry *e, const char *str, size_t len)
+/* regexec needs a NUL-terminated string even with REG_STARTEND (sanitizers and some C
+ * libraries measure it), and JSON strings in a document are not: match on a copy. */
+static int regex_match(dsml_schema *s, const rx_entry *e, const char *str, size_t len)
 {
+    dsml_buf_clear(&s->rxbuf);
+    if (dsml_buf_add(&s->rxbuf, str, len) || dsml_buf_reserve(&s->rxbuf, 1)) {
+        s->oom = 1;
+        return 1;
+    }
     regmatch_t m[1];
     m[0].rm_so = 0;
     m[0].rm_eo = (regoff_t)len;
-    return regexec(&e->re, str, 1, m, REG_STARTEND) == 0;
+    return regexec(&e->re, s->rxbuf.data, 1, m, REG_STARTEND) == 0;
 }
 
 /* ---- the evaluator -------------------------------------------------------------------- */
@@ -877,7 +885,7 @@ static void kw_string(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst)
     }
     if ((k = dsml_jv_get(sch, "pattern")) && k->type == DSML_JV_STRING) {
         rx_entry *e = regex_for(s, k);
-        if (e && e->ok && !regex_match(e, inst->u.s, inst->len)) {
+        if (e && e->ok && !regex_match(s, e, inst->u.s, inst->len)) {
             size_t sp = push_str(&s->spath, "pattern");
             dsml_buf v = {0};
             dsml_buf_puts(&v, brief(s, inst));
@@ -938,7 +946,7 @@ static void kw_array(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst)
 static int key_matches(dsml_schema *s, const dsml_jv_member *pm, const dsml_jv_member *m)
 {
     rx_entry *e = regex_for_member(s, pm);
-    return e && e->ok && regex_match(e, m->key, m->key_len);
+    return e && e->ok && regex_match(s, e, m->key, m->key_len);
 }
 
 static void kw_object(dsml_schema *s, const dsml_jv *sch, const dsml_jv *inst)

@@ -177,6 +177,8 @@ try:
     suite = os.path.join(tmp, "suite")
     shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "spec", "conform"), suite)
     for fn in os.listdir(suite):
+        if not fn.endswith(".json"):
+            continue
         path = os.path.join(suite, fn)
         c = json.load(open(path))
         if fn.endswith("single_call.json"):
