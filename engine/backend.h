@@ -2,7 +2,7 @@
  * backend.h - the operations a compute backend provides to run DeepSeek-V4.
  *
  * forward.c writes the model once, as a sequence of calls to these operations; a backend
- * (cpu.c here; a CUDA backend slots in the same way) implements them over its own memory.
+ * (cpu.c; cuda/ in builds made with `make cuda`) implements them over its own memory.
  * Every pointer passed to an operation is backend memory obtained from alloc() (or an
  * offset into it), except where a parameter says "host". Weights are struct dsv4_tensor:
  * the backend reads t->bdata (set by load_weights) in the tensor's own storage type -
@@ -191,6 +191,23 @@ struct dsv4_backend {
 /* The CPU reference backend with n_threads worker threads (0 = number of CPUs). Returns
  * NULL when out of memory. */
 struct dsv4_backend *dsv4_backend_cpu_new(int n_threads);
+
+/* Options of the CUDA backend. */
+struct dsv4_cuda_params {
+    int device;           /* CUDA device ordinal */
+    uint64_t random_seed; /* nonzero: load_weights fills every weight on the device with random
+                           * values of its type (seeded by this) instead of reading the file -
+                           * full-size runs from a header-only (mkmodel --zeros) file */
+};
+
+/* The CUDA backend (engine/cuda/; only in builds made with `make cuda`, which define
+ * DSV4_HAVE_CUDA). Returns NULL with a one-line message when no device is usable. A
+ * device fault during an operation prints the failing call, file and line and aborts. */
+struct dsv4_backend *dsv4_backend_cuda_new(const struct dsv4_cuda_params *p, char *err, size_t errlen);
+
+/* One line describing CUDA device `device` (name, architecture, memory) into out.
+ * Returns 0, or -1 when the device cannot be queried. CUDA builds only. */
+int dsv4_cuda_describe(int device, char *out, size_t len);
 
 #ifdef __cplusplus
 }

@@ -67,3 +67,5 @@ bench-engine: $(DSV4_BIN) ## CPU engine speed on the small preset (q2), prefill 
 TEST_RUNS      += test-engine test-engine-cli
 ASAN_TEST_RUNS += test-engine-quick
 BENCH_RUNS     += bench-engine
+
+include engine/cuda/build.mk
