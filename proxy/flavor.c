@@ -46,58 +46,58 @@ const char *proxy_flavor_name(proxy_flavor f)
     return (unsigned)f < sizeof names / sizeof *names ? names[f] : "?";
 }
 
-static void set_default(json_t *o, const char *k, json_t *v)
+/* chat_template_kwargs.thinking, unless the client set it (its other members kept). */
+static void template_kwargs(proxy_jobj *body, int thinking)
 {
-    if (!json_object_get(o, k))
-        json_object_set_new(o, k, v);
+    const proxy_jmember *m = proxy_jobj_get(body, "chat_template_kwargs");
+    proxy_jobj k = {0};
+    if (m && m->jv)
+        proxy_jobj_init(&k, m->jv);
+    else if (m) /* set by the proxy itself: not expected; start afresh */
+        proxy_jobj_del(body, "chat_template_kwargs");
+    proxy_jobj_default(&k, "thinking", thinking ? "true" : "false");
+    dsml_buf b = {0};
+    if (proxy_jobj_write(&k, &b) < 0)
+        body->oom = 1;
     else
-        json_decref(v);
+        proxy_jobj_set(body, "chat_template_kwargs", b.data);
+    dsml_buf_free(&b);
+    proxy_jobj_free(&k);
 }
 
-static void template_kwargs(json_t *body, int thinking)
-{
-    json_t *k = json_object_get(body, "chat_template_kwargs");
-    if (!json_is_object(k)) {
-        k = json_object();
-        json_object_set_new(body, "chat_template_kwargs", k);
-    }
-    set_default(k, "thinking", json_boolean(thinking));
-}
-
-void proxy_flavor_apply(const proxy_config *c, int completions, json_t *body, int thinking,
+void proxy_flavor_apply(const proxy_config *c, int completions, proxy_jobj *body, int thinking,
                         const char *effort)
 {
     switch (c->flavor) {
     case PROXY_FLAVOR_VLLM:
     case PROXY_FLAVOR_SGLANG:
-        set_default(body, "skip_special_tokens", json_false());
-        set_default(body, "spaces_between_special_tokens", json_false());
+        proxy_jobj_default(body, "skip_special_tokens", "false");
+        proxy_jobj_default(body, "spaces_between_special_tokens", "false");
         if (completions) {
             if (c->flavor == PROXY_FLAVOR_VLLM)
-                set_default(body, "add_special_tokens", json_false());
+                proxy_jobj_default(body, "add_special_tokens", "false");
         } else {
-            json_object_del(body, "thinking");
+            proxy_jobj_del(body, "thinking");
             template_kwargs(body, thinking);
-            if (json_object_get(body, "tools"))
-                json_object_set_new(body, "tool_choice", json_string("none"));
-            json_object_del(body, "parallel_tool_calls");
+            if (proxy_jobj_get(body, "tools"))
+                proxy_jobj_set(body, "tool_choice", "\"none\"");
+            proxy_jobj_del(body, "parallel_tool_calls");
         }
         break;
     case PROXY_FLAVOR_LLAMACPP:
-        set_default(body, "cache_prompt", json_true());
+        proxy_jobj_default(body, "cache_prompt", "true");
         if (!completions) {
-            json_object_del(body, "thinking");
+            proxy_jobj_del(body, "thinking");
             template_kwargs(body, thinking);
         }
         break;
     case PROXY_FLAVOR_DS4:
     case PROXY_FLAVOR_GENERIC:
         if (!completions) {
-            json_t *t = json_object();
-            json_object_set_new(t, "type", json_string(thinking ? "enabled" : "disabled"));
-            json_object_set_new(body, "thinking", t);
-            if (effort && c->flavor == PROXY_FLAVOR_DS4)
-                set_default(body, "reasoning_effort", json_string(effort));
+            proxy_jobj_set(body, "thinking", thinking ? "{\"type\":\"enabled\"}"
+                                                      : "{\"type\":\"disabled\"}");
+            if (effort && c->flavor == PROXY_FLAVOR_DS4 && !proxy_jobj_get(body, "reasoning_effort"))
+                proxy_jobj_set_str(body, "reasoning_effort", effort, strlen(effort));
         }
         break;
     }

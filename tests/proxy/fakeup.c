@@ -5,8 +5,9 @@
  *
  * Serves GET /v1/models, GET /health, POST /v1/chat/completions and POST /v1/completions
  * in the response shapes of the runtime flavors (generic, llamacpp, vllm, sglang, ds4),
- * streamed or not, and GET /_last (the last request body it received, for tests that check
- * what the proxy sent upstream).
+ * streamed or not, GET /_last (the last request body it received, for tests that check
+ * what the proxy sent upstream) and GET /_last_auth (the Authorization header of the last
+ * request to any other route, "" when it had none).
  *
  * What to replay is chosen by the request text: the first "SCENARIO:" in the body, followed
  * by `name[;key=value]*` (characters A-Z a-z 0-9 _ . - = ; only). `name` is a file
@@ -27,6 +28,9 @@
  *   crlf=1       CRLF line endings;  comments=1  ": keep-alive" comment lines between events
  *   upcalls=1    chat: the runtime parsed the calls itself: the file holds one JSON array of
  *                OpenAI tool_calls sent as tool_calls deltas
+ *   uphead=NAME  chat: before the text, send the tool_calls JSON array in DIR/NAME.txt (calls
+ *                the runtime parsed itself, mixed with markup it left in the text)
+ *   uptail=NAME  the same, after the text
  *   then=NAME    when the request contains a tool result ("role":"tool"), replay NAME
  *   ts=N         benchmark: N content pieces "[T]" where T is CLOCK_MONOTONIC in µs at the
  *                moment the piece is written (chat shape; with delay=MS between pieces)
@@ -58,11 +62,12 @@ static const char *model_id = "deepseek-v4-flash";
 static struct event_base *base;
 static char *last_body;
 static size_t last_len;
+static char last_auth[4096];
 
 /* ------------------------------------------------------------------------------------- */
 
 typedef struct opts {
-    char name[128], flavor[32], finish[32], then[128];
+    char name[128], flavor[32], finish[32], then[128], uphead[128], uptail[128];
     long chunk, delay, wire, crash, garbage, status;
     int split, errevent, hang, nodone, crlf, comments, upcalls, prompt;
     long ts;
@@ -113,6 +118,8 @@ static void parse_scenario(const char *body, size_t len, opts *o)
         else if (!strcmp(k, "comments")) o->comments = (int)iv;
         else if (!strcmp(k, "upcalls")) o->upcalls = (int)iv;
         else if (!strcmp(k, "then")) snprintf(o->then, sizeof o->then, "%s", v);
+        else if (!strcmp(k, "uphead")) snprintf(o->uphead, sizeof o->uphead, "%s", v);
+        else if (!strcmp(k, "uptail")) snprintf(o->uptail, sizeof o->uptail, "%s", v);
         else if (!strcmp(k, "prompt")) o->prompt = (int)iv;
         else if (!strcmp(k, "ts")) o->ts = iv;
     }
@@ -271,6 +278,19 @@ static void chat_chunk(stream *s, int kind, const char *t, size_t n, long pt, lo
         evbuffer_add(p, "}", 1);
     sse_event(s, p);
     evbuffer_free(p);
+}
+
+/* A tool_calls delta with the JSON array held in DIR/name.txt. */
+static void upcalls_file(stream *s, const char *name)
+{
+    size_t n = 0;
+    char *t = read_file(name, &n);
+    if (!t)
+        return;
+    while (n && (t[n - 1] == '\n' || t[n - 1] == ' '))
+        n--;
+    chat_chunk(s, 5, t, n, 0, 0);
+    free(t);
 }
 
 static void text_chunk(stream *s, const char *t, size_t n, int final)
@@ -461,6 +481,8 @@ static void handle_gen(struct evhttp_request *req, int completions)
         pieces = 1;
         pos = tlen;
     }
+    if (o.uphead[0] && !completions)
+        upcalls_file(s, o.uphead);
     while (pos < tlen) {
         if (in_reasoning && text + pos >= think_end) {
             pos += 8; /* drop "</think>" */
@@ -493,6 +515,8 @@ static void handle_gen(struct evhttp_request *req, int completions)
         pos += n;
         pieces++;
     }
+    if (o.uptail[0] && !completions)
+        upcalls_file(s, o.uptail);
     if (o.errevent) {
         struct evbuffer *g = evbuffer_new();
         evbuffer_add_printf(g, "{\"error\":{\"message\":\"model crashed during generation\",\"type\":\"server_error\"}}");
@@ -562,6 +586,10 @@ static void route(struct evhttp_request *req, void *arg)
     char *q = strchr(path, '?');
     if (q)
         *q = 0;
+    if (strncmp(path, "/_last", 6) != 0) {
+        const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        snprintf(last_auth, sizeof last_auth, "%s", a ? a : "");
+    }
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (m == EVHTTP_REQ_GET && !strcmp(path, "/v1/models")) {
         char j[512];
@@ -572,6 +600,11 @@ static void route(struct evhttp_request *req, void *arg)
     } else if (m == EVHTTP_REQ_GET && !strcmp(path, "/_last")) {
         struct evbuffer *b = evbuffer_new();
         evbuffer_add(b, last_body ? last_body : "", last_len);
+        evhttp_send_reply(req, 200, NULL, b);
+        evbuffer_free(b);
+    } else if (m == EVHTTP_REQ_GET && !strcmp(path, "/_last_auth")) {
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add(b, last_auth, strlen(last_auth));
         evhttp_send_reply(req, 200, NULL, b);
         evbuffer_free(b);
     } else if (m == EVHTTP_REQ_POST && !strcmp(path, "/v1/chat/completions")) {
