@@ -83,6 +83,7 @@ include dsml/build.mk
 -include proxy/build.mk
 -include engine/build.mk
 include tests/build.mk
+-include tests/check/build.mk
 -include fuzz/build.mk
 
 all: $(LIBS) $(BINS)
