@@ -15,7 +15,14 @@
  *     template renders them).
  *   vllm, completions: add_special_tokens=false (the rendered prompt carries BOS itself).
  *   llamacpp: cache_prompt=true (reuse the KV cache across turns of an agent loop); chat
- *     mode: chat_template_kwargs {"thinking": bool}.
+ *     mode: chat_template_kwargs {"thinking": bool}; completions mode: preserved_tokens
+ *     lists ｜DSML｜, <think>, </think> and the V3.1 tool tokens. llama-server prints a
+ *     control token's text only when it was started with --special or the request lists
+ *     the token in "preserved_tokens" (tools/server/server-context.cpp,
+ *     accept_special_token; the field is read by params_from_json_cmpl in
+ *     tools/server/server-task.cpp, and /v1/completions passes it through). On
+ *     /v1/chat/completions llama-server replaces the field with its template's own list,
+ *     so chat mode depends on the server's --special.
  *   ds4: thinking {"type": enabled|disabled} and reasoning_effort are passed as the
  *     DeepSeek API spells them.
  *   generic: nothing beyond the standard fields; thinking is forwarded as
@@ -26,6 +33,12 @@
 #include "proxy.h"
 
 static const char *names[] = {"generic", "llamacpp", "vllm", "sglang", "ds4"};
+
+/* Special tokens llama-server must print (completions mode). Tokens a vocabulary does not
+ * have as one token are ignored by llama-server. */
+#define LLAMACPP_PRESERVED                                                                    \
+    "[\"｜DSML｜\",\"<think>\",\"</think>\",\"<｜tool▁calls▁begin｜>\",\"<｜tool▁calls▁end｜>\","       \
+    "\"<｜tool▁call▁begin｜>\",\"<｜tool▁call▁end｜>\",\"<｜tool▁sep｜>\"]"
 
 int proxy_flavor_parse(const char *s, proxy_flavor *out)
 {
@@ -86,7 +99,9 @@ void proxy_flavor_apply(const proxy_config *c, int completions, proxy_jobj *body
         break;
     case PROXY_FLAVOR_LLAMACPP:
         proxy_jobj_default(body, "cache_prompt", "true");
-        if (!completions) {
+        if (completions)
+            proxy_jobj_default(body, "preserved_tokens", LLAMACPP_PRESERVED);
+        else {
             proxy_jobj_del(body, "thinking");
             template_kwargs(body, thinking);
         }

@@ -40,22 +40,27 @@ test('invalid_request_fields_are_400_with_a_reason', async () => {
   }
 });
 
-test('oversized_body_is_413', async () => {
+test('oversized_body_is_json_413', async () => {
   const big = JSON.stringify({ ...req('weather'), pad: 'x'.repeat(30000) });
   const res = await post(h.url, big);
-  // libevent 2.1 answers over-limit bodies itself, before the request reaches the server
-  // code, so the body is its HTML page; the status is what clients act on.
   assert.equal(res.status, 413);
-  await res.text();
+  assert.match(res.headers.get('content-type'), /application\/json/);
+  const j = await res.json();
+  assert.equal(j.error.code, 'body_too_large');
+  assert.match(j.error.message, /limit 20000/);
+  await assert.rejects(h.client().chat.completions.create({ ...req('weather'), pad: 'x'.repeat(30000) }),
+    (e) => e.status === 413 && e.code === 'body_too_large');
   const ok = await post(h.url, JSON.stringify(req('weather')));
   assert.equal(ok.status, 200, 'the server is fine afterwards');
   await ok.text();
 });
 
-test('oversized_headers_are_rejected_with_400', async () => {
+test('oversized_headers_are_json_431', async () => {
   const res = await post(h.url, JSON.stringify(req('weather')), { 'x-big': 'y'.repeat(8000) });
-  assert.equal(res.status, 400); // answered by libevent itself (see above)
-  await res.text();
+  assert.equal(res.status, 431);
+  const j = await res.json();
+  assert.equal(j.error.code, 'headers_too_large');
+  assert.match(j.error.message, /limit 4096/);
 });
 
 test('unknown_model_is_404', async () => {

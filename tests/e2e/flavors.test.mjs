@@ -20,6 +20,10 @@ function checkKnobs(flavor, mode, up, thinking) {
   } else if (flavor === 'llamacpp') {
     assert.equal(up.cache_prompt, true);
     if (mode === 'chat') assert.equal(up.chat_template_kwargs.thinking, thinking);
+    if (mode === 'completions') {
+      for (const t of ['｜DSML｜', '<think>', '</think>', '<｜tool▁calls▁begin｜>'])
+        assert.ok(up.preserved_tokens.includes(t), `llama-server prints ${t} only when preserved`);
+    }
   } else if (mode === 'chat') {
     assert.deepEqual(up.thinking, { type: thinking ? 'enabled' : 'disabled' });
   }

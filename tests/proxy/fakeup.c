@@ -35,6 +35,11 @@
  *   ts=N         benchmark: N content pieces "[T]" where T is CLOCK_MONOTONIC in µs at the
  *                moment the piece is written (chat shape; with delay=MS between pieces)
  * Usage counts are sent when stream_options.include_usage is true.
+ *
+ * Special tokens are dropped from the output the way each runtime drops them unless asked
+ * not to (the knobs the proxy's flavors set): vllm and sglang without
+ * "skip_special_tokens": false drop ｜DSML｜, <think> and </think>; llama.cpp on
+ * /v1/completions drops each of them that "preserved_tokens" does not list.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -415,6 +420,42 @@ static void send_error(struct evhttp_request *req, int status, const char *msg)
     evbuffer_free(b);
 }
 
+/* Does the request keep special token `tok` in its output (see the file comment)? */
+static int keeps_special(const opts *o, int completions, const char *body, const char *tok)
+{
+    if (is(o, "vllm") || is(o, "sglang"))
+        return strstr(body, "\"skip_special_tokens\":false") != NULL;
+    if (is(o, "llamacpp") && completions) {
+        const char *p = strstr(body, "\"preserved_tokens\":[");
+        const char *e = p ? strchr(p, ']') : NULL;
+        char q[64];
+        snprintf(q, sizeof q, "\"%s\"", tok);
+        return p && e && memmem(p, (size_t)(e - p), q, strlen(q)) != NULL;
+    }
+    return 1;
+}
+
+/* Remove the special tokens the runtime would not print; returns the new length. */
+static size_t drop_specials(const opts *o, int completions, const char *body, char *t, size_t n)
+{
+    static const char *toks[] = {"\xEF\xBD\x9C" "DSML" "\xEF\xBD\x9C", "<think>", "</think>"};
+    for (size_t k = 0; k < sizeof toks / sizeof *toks; k++) {
+        if (keeps_special(o, completions, body, toks[k]))
+            continue;
+        size_t tl = strlen(toks[k]), w = 0;
+        for (size_t i = 0; i < n;) {
+            if (i + tl <= n && !memcmp(t + i, toks[k], tl)) {
+                i += tl;
+                continue;
+            }
+            t[w++] = t[i++];
+        }
+        n = w;
+        t[n] = 0;
+    }
+    return n;
+}
+
 static void handle_gen(struct evhttp_request *req, int completions)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -461,6 +502,7 @@ static void handle_gen(struct evhttp_request *req, int completions)
         send_error(req, 404, "no such recording");
         return;
     }
+    tlen = drop_specials(&o, completions, body, text, tlen);
 
     stream *s = calloc(1, sizeof *s);
     s->req = req;
@@ -541,6 +583,8 @@ send:
         struct evbuffer *b = evbuffer_new();
         size_t tl2 = 0;
         char *t2 = read_file(name, &tl2);
+        if (t2)
+            tl2 = drop_specials(&o, completions, body, t2, tl2);
         if (completions)
             evbuffer_add_printf(b, "{\"id\":\"cmpl-fake\",\"object\":\"text_completion\",\"created\":1700000000,\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":", model_id);
         else
