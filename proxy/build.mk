@@ -43,7 +43,7 @@ $(PROXY_BIN): $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB) $(PROXY_LIBS) -lm
 
-$(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/sse.o $(O)/proxy/request.o $(HS_LIB) $(DSML_LIB)
+$(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/request.o $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(PROXY_LIBS) -levent_pthreads -lpthread -lm
 
@@ -58,7 +58,7 @@ $(PROXY_LOAD_BIN): $(O)/proxy/bench/load.o
 .PHONY: dsml-proxy test-proxy-unit test-proxy-e2e bench-proxy demo-proxy
 dsml-proxy: $(PROXY_BIN) ## build dsml-proxy only
 
-test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request reader, HTTP limits
+test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request reader and body builder, HTTP limits
 	@echo "== proxy unit tests ($(O))"
 	@$(PROXY_UNIT_BIN) --jobs $(JOBS) --short-filename
 
@@ -77,9 +77,5 @@ demo-proxy: $(PROXY_BIN) $(FAKEUP_BIN) ## start a recorded upstream + dsml-proxy
 	@sh proxy/demo.sh $(PROXY_BIN) $(FAKEUP_BIN)
 
 TEST_RUNS      += test-proxy-unit test-proxy-e2e
-ASAN_TEST_RUNS += test-proxy-unit
+ASAN_TEST_RUNS += test-proxy-unit test-proxy-e2e
 BENCH_RUNS     += bench-proxy
-
-# render.c switches on the presence of dsml/dsml_render.h: rebuild it when dsml headers
-# appear or change (the generated .d file cannot know about a header that was absent).
-$(O)/proxy/render.o: $(wildcard dsml/*.h)
