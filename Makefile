@@ -55,7 +55,7 @@ help: ## list the targets
 # ---------------------------------------------------------------------------------------
 DEB_PKGS := re2c=3.0-2 libcriterion-dev=2.4.1-2 libjansson-dev=2.14-2 \
             libevent-dev=2.1.12-stable-8+deb12u1 libcurl4-openssl-dev=7.88.1-10+deb12u15 \
-            pkg-config clang llvm afl++=4.04c-4 python3 make gcc
+            pkg-config clang llvm afl++=4.04c-4 python3 make gcc curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 deps: ## install missing Debian packages (apt-get) and the pinned npm test clients
@@ -83,6 +83,7 @@ include dsml/build.mk
 -include proxy/build.mk
 -include engine/build.mk
 include tests/build.mk
+-include tests/check/build.mk
 -include fuzz/build.mk
 
 all: $(LIBS) $(BINS)

@@ -90,3 +90,21 @@ test-render-cli: $(DSML_BIN) ## dsml render on the golden pairs, exit statuses
 BENCH_RUNS += bench-render
 TEST_RUNS += test-render-cli
 ASAN_TEST_RUNS += test-render-cli
+
+# --- dsml check / dsml conform ----------------------------------------------------------
+# Owned by the conformance checks. `dsml conform` speaks HTTP through libcurl (the tool
+# only; libdsml itself never links it) and carries the suite of spec/conform built in:
+# dsml/tool/embed.sh turns the case files into $(O)/gen/conform_suite.c.
+CONFORM_SUITE_FILES := $(sort $(wildcard spec/conform/*.json))
+CONFORM_SUITE_OBJ   := $(O)/gen/conform_suite.o
+DSML_TOOL_LIBS      += $(CONFORM_SUITE_OBJ) -lcurl
+ALL_OBJS            += $(CONFORM_SUITE_OBJ)
+
+$(O)/gen/conform_suite.c: dsml/tool/embed.sh $(CONFORM_SUITE_FILES)
+	@mkdir -p $(@D)
+	sh dsml/tool/embed.sh $@ $(CONFORM_SUITE_FILES)
+
+$(CONFORM_SUITE_OBJ): $(O)/gen/conform_suite.c dsml/tool/suite.h
+	$(CC) $(CPPFLAGS) -Idsml/tool $(ALL_CFLAGS) -c $< -o $@
+
+$(DSML_BIN): $(CONFORM_SUITE_OBJ)

@@ -141,6 +141,7 @@ int dsml_chunker_delta(dsml_chunker *c, const dsml_delta *d)
         dsml_buf_puts(&c->out, "\"}}]}");
         return end(c, NULL);
     case DSML_DELTA_CALL_END:
+    case DSML_DELTA_BLOCK:
         return 0;
     case DSML_DELTA_FINISH:
         c->finished = 1;
@@ -168,13 +169,18 @@ int dsml_chunker_on_delta(void *chunker, const dsml_delta *d)
     return dsml_chunker_delta(chunker, d);
 }
 
-int dsml_chunker_error(dsml_chunker *c, const char *message, const char *type)
+int dsml_chunker_error(dsml_chunker *c, const char *message, const char *type,
+                       const char *code)
 {
     dsml_buf_clear(&c->out);
     dsml_buf_puts(&c->out, "data: {\"error\":{\"message\":");
     put_str(&c->out, message ? message : "error");
     dsml_buf_puts(&c->out, ",\"type\":");
     put_str(&c->out, type ? type : "server_error");
+    if (code) {
+        dsml_buf_puts(&c->out, ",\"code\":");
+        put_str(&c->out, code);
+    }
     dsml_buf_puts(&c->out, "}}\n\n");
     if (c->out.oom) return -1;
     c->finished = 1;

@@ -283,6 +283,12 @@ const dsml_result *dsml_result_get(const dsml_parser *p);
 void dsml_text_line_col(const char *text, size_t len, uint64_t offset, uint64_t *line,
                         uint64_t *col);
 
+/* Inside a callback: the absolute byte offset of what is being reported. For a data
+ * callback pass its `at` (the offset of that byte); for any other callback pass NULL (the
+ * offset of the markup token that caused it: the tag, closer, opener or marker). Outside
+ * callbacks the value is unspecified. */
+uint64_t dsml_callback_offset(const dsml_parser *p, const char *at);
+
 /* Bytes of memory the parser holds (state, token buffer, parameter-name set). */
 size_t dsml_parser_memory(const dsml_parser *p);
 

@@ -44,7 +44,6 @@ typedef struct dsml_jval {
     uint8_t sub;          /* position inside a literal / escape / UTF-8 sequence */
     uint8_t need;         /* UTF-8 continuation bytes still expected */
     uint8_t lo, hi;       /* allowed range of the next continuation byte */
-    uint8_t top_done;     /* the top-level value is complete */
     uint16_t hex;         /* \u escape value being read */
     uint16_t pend_hi;     /* pending high surrogate (0 if none) */
     dsml_jval_status status;

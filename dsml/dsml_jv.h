@@ -99,8 +99,8 @@ typedef struct dsml_jv_doc dsml_jv_doc;
 /* Parse exactly one JSON value (surrounding whitespace allowed) from text[0..len).
  * max_depth limits array/object nesting (0 = DSML_JV_DEFAULT_DEPTH).
  * Returns a document, or NULL with *err filled (err may be NULL).
- * Lifetime: the document may point into `text` (strings without escapes, number text):
- * keep `text` alive and unchanged until dsml_jv_free(). */
+ * The document keeps its own copy of the text: `text` may be freed or changed as soon as
+ * this returns. Offsets in values and errors are offsets in `text`. */
 dsml_jv_doc *dsml_jv_parse(const char *text, size_t len, unsigned max_depth, dsml_jv_error *err);
 
 /* The root value of a document. Never NULL for a document returned by dsml_jv_parse(). */
@@ -124,9 +124,10 @@ int dsml_jv_is_null(const dsml_jv *v);
  * Python json.dumps(v, ensure_ascii=False) writer
  * ------------------------------------------------------------------------------------- */
 enum dsml_pyjson_flags {
-    /* Inside strings, write '/' as "\/" where it starts "/｜DSML｜parameter", so the text
-     * can sit inside a DSML string="false" value: the official parser ends a value at the
-     * first "/｜DSML｜parameter" (with or without '<'). The JSON value is unchanged. */
+    /* Inside strings, write '/' as "\u002f" where it starts "/｜DSML｜parameter", so the
+     * text can sit inside a DSML string="false" value: the official parser ends a value at
+     * the first "/｜DSML｜parameter" (with or without '<'), and neither that nor
+     * "</｜DSML｜parameter>" then occurs. The JSON value is unchanged. */
     DSML_PYJSON_GUARD_CLOSER = 1u << 0,
 };
 

@@ -36,6 +36,7 @@ typedef enum dsml_delta_kind {
     DSML_DELTA_ARGS = 3,      /* index, text: a fragment of the arguments JSON text */
     DSML_DELTA_CALL_END = 4,  /* index: the call is complete */
     DSML_DELTA_FINISH = 5,    /* finish: "stop", "tool_calls" or "length" (last delta) */
+    DSML_DELTA_BLOCK = 6,     /* a tool block starts (no payload; for message builders) */
 } dsml_delta_kind;
 
 typedef struct dsml_delta {
@@ -113,6 +114,10 @@ typedef struct dsml_message {
     size_t ncalls, cap;
     const char *finish;       /* "stop", "tool_calls", "length" (static string) */
     dsml_result result;       /* the parser's result */
+    /* builder state (dsml_message_on_delta): content length when the block / the last call
+     * began, and whether the last call is still open */
+    size_t mark_block, mark_invoke;
+    int open_call;
 } dsml_message;
 
 /* Parse a whole completion into *m (zeroed first). Built on the same streaming parser, fed
@@ -122,6 +127,21 @@ typedef struct dsml_message {
  * up to the error). Release with dsml_message_free(). */
 dsml_code dsml_parse_message(const char *text, size_t len, const dsml_oai_options *opts,
                              size_t chunk, dsml_message *m);
+
+/* A dsml_delta_fn that builds a message: create the delta layer with
+ * dsml_oai_new(opts, dsml_message_on_delta, &m) where m is a zeroed dsml_message (set
+ * m.has_reasoning yourself for thinking mode), feed it (dsml_oai_end_reasoning works as
+ * usual, so an upstream's separate reasoning and content can be fed one after the other),
+ * finish it, then call dsml_message_finish(). Returns 0 or -1 (out of memory). */
+int dsml_message_on_delta(void *message, const dsml_delta *d);
+
+/* Complete a message built with dsml_message_on_delta once dsml_oai_finish() has returned:
+ * stores *r in m->result, and when a call was cut off by the end of input (r->status ==
+ * DSML_INCOMPLETE) removes it from m->calls and appends `tail` to the content - pass the
+ * bytes fed to the parser from r->incomplete_at to the end (NULL/0 when you have not kept
+ * them: then the cut-off call is only removed). Whitespace-only tails are not appended.
+ * Returns 0 or -1 (out of memory). */
+int dsml_message_finish(dsml_message *m, const dsml_result *r, const char *tail, size_t tail_len);
 
 /* Release the memory of a message (the struct itself is the caller's). */
 void dsml_message_free(dsml_message *m);
@@ -168,10 +188,11 @@ int dsml_chunker_delta(dsml_chunker *c, const dsml_delta *d);
 int dsml_chunker_on_delta(void *chunker, const dsml_delta *d);
 /* Token counts for the usage chunk; call before the FINISH delta. */
 void dsml_chunker_usage(dsml_chunker *c, uint64_t prompt_tokens, uint64_t completion_tokens);
-/* Terminal error: writes `data: {"error":{"message":…,"type":…}}` and, when no FINISH was
- * written yet, nothing else (clients treat the error event as the end). Returns 0 or the
+/* Terminal error: writes `data: {"error":{"message":…,"type":…[,"code":…]}}` (code NULL:
+ * omitted) and nothing else (clients treat the error event as the end). Returns 0 or the
  * sink's failure. */
-int dsml_chunker_error(dsml_chunker *c, const char *message, const char *type);
+int dsml_chunker_error(dsml_chunker *c, const char *message, const char *type,
+                       const char *code);
 
 #ifdef __cplusplus
 }

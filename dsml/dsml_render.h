@@ -19,7 +19,7 @@
  *   response_format  request-level, unless {"type":"text"}: attached like tools (same
  *                message); the whole object is written with pyjson.
  *   mode         thinking vs chat, in order of precedence: the option (--thinking/--chat),
- *                request `thinking: {"type": "enabled"|"disabled"}`,
+ *                request `thinking: {"type": "enabled"|"disabled"}` (or true/false),
  *                `chat_template_kwargs: {"thinking"|"enable_thinking": bool}`,
  *                `reasoning_effort` ("none" -> chat, any other value -> thinking); default
  *                chat.
@@ -39,9 +39,9 @@
  *                value, its pyjson text is the raw text.
  *   closer       a string value containing "/｜DSML｜parameter" cannot be written raw (the
  *                official parser ends a value there): it is written as string="false"
- *                with its JSON string literal, the '/' escaped as "\/" — the same value
- *                for any JSON reader — or, with DSML_RENDER_CLOSER_ERROR, it is an error.
- *                Inside string="false" values the same "\/" escape is applied to JSON
+ *                with its JSON string literal, that '/' escaped as "\u002f" — the same
+ *                value for any JSON reader — or, with DSML_RENDER_CLOSER_ERROR, it is an
+ *                error. Inside string="false" values the same escape is applied to JSON
  *                strings (E10). Tool and parameter names containing '"' or "｜DSML｜" are
  *                an error (no escaping exists).
  *   content      a string; null -> ""; an array of parts -> text parts' `text` joined by
@@ -167,6 +167,17 @@ int dsml_render_tool_calls(const char *json, size_t len, dsml_dialect d, unsigne
 /* The same for an already parsed value. */
 int dsml_render_tool_calls_jv(const dsml_jv *calls, dsml_dialect d, unsigned flags,
                               const dsml_sink *out, dsml_render_error *err);
+
+/* The start of a forced tool call, for servers that enforce tool_choice by prefilling the
+ * assistant turn (completions mode): append it to the prompt, feed the same bytes to the
+ * parser before the generated text, and the model continues inside the call.
+ *   name != NULL: V4/V3.2 "\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"NAME\">\n",
+ *                 V3.1 "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>"
+ *   name == NULL (tool_choice "required"): the block opener only
+ *                 ("\n\n<｜DSML｜tool_calls>\n" / "<｜tool▁calls▁begin｜>").
+ * Returns 0, or -1 when the name cannot be written (it holds '"' or "｜DSML｜", or '<' in
+ * V3.1) or the sink refused the bytes. */
+int dsml_render_call_prefix(dsml_dialect d, const char *name, size_t len, const dsml_sink *out);
 
 #ifdef __cplusplus
 }

@@ -3,8 +3,9 @@
  * (dsml_jv.h).
  *
  * Invariants:
- *   - every dsml_jv / key / decoded string of a document lives in the document's arena or
- *     points into the parsed text; nothing else is allocated per value;
+ *   - every dsml_jv / key / string / number text of a document lives in the document's
+ *     arena (which starts with a copy of the parsed text); nothing else is allocated per
+ *     value, and the caller's text is not referenced after dsml_jv_parse() returns;
  *   - object members are in first-occurrence order with duplicates already merged (last
  *     value wins), so writers and readers never see a duplicate key;
  *   - strings in a document are valid UTF-8 (checked while parsing), which is what lets the
@@ -510,7 +511,19 @@ dsml_jv_doc *dsml_jv_parse(const char *text, size_t len, unsigned max_depth, dsm
         fail(&ps, DSML_JV_E_NOMEM, ps.p, "out of memory");
         goto out;
     }
-    ps.doc->next_cap = 4096;
+    /* The document owns a copy of the text, so callers may free theirs at once; strings
+     * without escapes and number text point into this copy. */
+    ps.doc->next_cap = len < 4096 ? 2 * len + 256 : len + len / 2;
+    if (ps.doc->next_cap > ((size_t)1 << 24) && len <= ((size_t)1 << 24))
+        ps.doc->next_cap = (size_t)1 << 24;
+    char *copy = arena_alloc(ps.doc, ps.end - ps.start + 1);
+    if (!copy) {
+        fail(&ps, DSML_JV_E_NOMEM, ps.p, "out of memory");
+        goto out;
+    }
+    memcpy(copy, ps.start, (size_t)(ps.end - ps.start));
+    ps.end = copy + (ps.end - ps.start);
+    ps.start = ps.p = copy;
     if (parse_value(&ps, &ps.doc->root)) goto out;
     skip_ws(&ps);
     if (ps.p != ps.end) fail(&ps, DSML_JV_E_SYNTAX, ps.p, "unexpected text after the JSON value");
@@ -776,7 +789,7 @@ int dsml_py_write_string(const char *s, size_t len, unsigned flags, const dsml_s
             }
         } else if (c == '/' && (flags & DSML_PYJSON_GUARD_CLOSER) && len - i - 1 >= tail &&
                    !memcmp(s + i + 1, closer_tail, tail)) {
-            esc[0] = '\\', esc[1] = '/', en = 2;
+            memcpy(esc, "\\u002f", 6), en = 6;
         } else {
             continue;
         }

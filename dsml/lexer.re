@@ -1451,6 +1451,13 @@ dsml_code dsml_finish(dsml_parser *p)
 
 const dsml_result *dsml_result_get(const dsml_parser *p) { return &p->res; }
 
+uint64_t dsml_callback_offset(const dsml_parser *p, const char *at)
+{
+    const uchar *u = (const uchar *)at;
+    if (u && u >= p->buf && u <= p->lim) return abs_off(p, u);
+    return abs_off(p, p->tok);
+}
+
 size_t dsml_parser_memory(const dsml_parser *p)
 {
     return sizeof *p + p->cap + 1 + p->nm_cap + p->ent_cap * sizeof *p->ent;

@@ -22,8 +22,6 @@
 #include "dsml_json.h"
 #include "dsml_openai.h"
 
-struct msg_builder;
-
 struct dsml_oai {
     dsml_oai_options opt;
     dsml_delta_fn fn;
@@ -34,13 +32,6 @@ struct dsml_oai {
     dsml_buf val; /* buffered JSON value or raw arguments */
     dsml_buf tmp; /* escaping scratch */
     char id[DSML_ID_MAX];
-    struct msg_builder *mb; /* set by dsml_parse_message */
-};
-
-/* The message builder's view of structure (content marks for cut-off calls). */
-struct msg_builder {
-    dsml_message *m;
-    size_t mark_block, mark_invoke;
 };
 
 static int send(dsml_oai *o, dsml_delta *d) { return o->fn ? o->fn(o->ud, d) : 0; }
@@ -79,14 +70,13 @@ static int ev_block_begin(void *ud, dsml_dialect dialect)
 {
     dsml_oai *o = ud;
     (void)dialect;
-    if (o->mb) o->mb->mark_block = o->mb->m->content.len;
-    return 0;
+    dsml_delta d = {.kind = DSML_DELTA_BLOCK};
+    return send(o, &d);
 }
 
 static int ev_invoke(void *ud, const char *name, size_t len)
 {
     dsml_oai *o = ud;
-    if (o->mb) o->mb->mark_invoke = o->mb->m->content.len;
     uint32_t index = o->ncalls++;
     if (o->opt.make_id) o->opt.make_id(o->opt.id_ud, index, o->id);
     else dsml_id_random(NULL, index, o->id);
@@ -293,16 +283,18 @@ const dsml_result *dsml_oai_result(const dsml_oai *o) { return dsml_result_get(o
 
 /* ---- message builder ------------------------------------------------------------------- */
 
-static int mb_delta(void *ud, const dsml_delta *d)
+int dsml_message_on_delta(void *message, const dsml_delta *d)
 {
-    struct msg_builder *b = ud;
-    dsml_message *m = b->m;
+    dsml_message *m = message;
     switch (d->kind) {
     case DSML_DELTA_REASONING:
         return dsml_buf_add(&m->reasoning, d->text, d->len);
     case DSML_DELTA_CONTENT:
         m->has_content = 1;
         return dsml_buf_add(&m->content, d->text, d->len);
+    case DSML_DELTA_BLOCK:
+        m->mark_block = m->content.len;
+        return 0;
     case DSML_DELTA_CALL: {
         if (m->ncalls == m->cap) {
             size_t nc = m->cap ? m->cap * 2 : 4;
@@ -311,6 +303,8 @@ static int mb_delta(void *ud, const dsml_delta *d)
             m->calls = c;
             m->cap = nc;
         }
+        m->mark_invoke = m->content.len;
+        m->open_call = 1;
         dsml_call *c = &m->calls[m->ncalls++];
         memset(c, 0, sizeof *c);
         memcpy(c->id, d->id, strlen(d->id) + 1);
@@ -321,6 +315,7 @@ static int mb_delta(void *ud, const dsml_delta *d)
         return dsml_buf_add(&m->calls[m->ncalls - 1].arguments, d->text, d->len);
     case DSML_DELTA_CALL_END:
         m->calls[m->ncalls - 1].complete = 1;
+        m->open_call = 0;
         return 0;
     case DSML_DELTA_FINISH:
         m->finish = d->finish;
@@ -336,14 +331,35 @@ static int all_ws(const char *s, size_t n)
     return 1;
 }
 
+int dsml_message_finish(dsml_message *m, const dsml_result *r, const char *tail, size_t tail_len)
+{
+    m->result = *r;
+    if (r->status != DSML_INCOMPLETE) return 0;
+    /* the cut-off element leaves the calls; its raw text goes back to the content */
+    size_t mark = m->content.len;
+    int was_open = m->open_call;
+    if (was_open) {
+        dsml_call *last = &m->calls[--m->ncalls];
+        dsml_buf_free(&last->name);
+        dsml_buf_free(&last->arguments);
+        m->open_call = 0;
+    }
+    if (r->calls == 0) mark = m->mark_block;
+    else if (was_open) mark = m->mark_invoke;
+    if (mark < m->content.len) m->content.len = mark, m->content.data[mark] = 0;
+    if (tail && tail_len && !all_ws(tail, tail_len)) {
+        m->has_content = 1;
+        if (dsml_buf_add(&m->content, tail, tail_len)) return -1;
+    }
+    return 0;
+}
+
 dsml_code dsml_parse_message(const char *text, size_t len, const dsml_oai_options *opts,
                              size_t chunk, dsml_message *m)
 {
     memset(m, 0, sizeof *m);
-    struct msg_builder b = {m, 0, 0};
-    dsml_oai *o = dsml_oai_new(opts, mb_delta, &b);
+    dsml_oai *o = dsml_oai_new(opts, dsml_message_on_delta, m);
     if (!o) return DSML_E_NOMEM;
-    o->mb = &b;
     m->has_reasoning = (o->opt.parse.flags & DSML_THINKING) != 0;
     dsml_code c = DSML_OK;
     if (!chunk) chunk = len ? len : 1;
@@ -351,24 +367,9 @@ dsml_code dsml_parse_message(const char *text, size_t len, const dsml_oai_option
         c = dsml_oai_feed(o, text + i, len - i < chunk ? len - i : chunk);
     dsml_code f = dsml_oai_finish(o);
     if (c == DSML_OK) c = f;
-    m->result = *dsml_oai_result(o);
-    if (m->result.status == DSML_INCOMPLETE) {
-        /* the cut-off element leaves the calls; its raw text goes back to content */
-        size_t mark = m->content.len;
-        if (o->in_call) {
-            dsml_call *last = &m->calls[--m->ncalls];
-            dsml_buf_free(&last->name);
-            dsml_buf_free(&last->arguments);
-        }
-        if (m->result.calls == 0) mark = b.mark_block;
-        else if (o->in_call) mark = b.mark_invoke;
-        if (mark < m->content.len) m->content.len = mark, m->content.data[mark] = 0;
-        uint64_t at = m->result.incomplete_at;
-        if (at < len && !all_ws(text + at, len - (size_t)at)) {
-            m->has_content = 1;
-            dsml_buf_add(&m->content, text + at, len - (size_t)at);
-        }
-    }
+    const dsml_result *r = dsml_oai_result(o);
+    uint64_t at = r->incomplete_at < len ? r->incomplete_at : len;
+    if (dsml_message_finish(m, r, text + at, len - (size_t)at)) c = DSML_E_NOMEM;
     dsml_oai_free(o);
     if (m->content.oom || m->reasoning.oom) c = DSML_E_NOMEM;
     return c;

@@ -669,13 +669,15 @@ static int get_mode(R *r, const dsml_jv *req, const dsml_render_options *o)
     } else {
         int t = -1;
         const dsml_jv *th = dsml_jv_get(req, "thinking");
-        if (!dsml_jv_is_null(th)) {
+        if (th && (th->type == DSML_JV_TRUE || th->type == DSML_JV_FALSE)) {
+            t = th->type == DSML_JV_TRUE;
+        } else if (!dsml_jv_is_null(th)) {
             const dsml_jv *ty = dsml_jv_get(th, "type");
             if (dsml_jv_str_is(ty, "enabled")) t = 1;
             else if (dsml_jv_str_is(ty, "disabled")) t = 0;
             else
                 return fail(r, ty ? ty : th,
-                            "thinking must be {\"type\": \"enabled\"} or {\"type\": \"disabled\"}",
+                            "thinking must be {\"type\": \"enabled\"|\"disabled\"} or a boolean",
                             "thinking");
         }
         const dsml_jv *kw = dsml_jv_get(req, "chat_template_kwargs");
@@ -1247,5 +1249,37 @@ int dsml_render_tool_calls(const char *json, size_t len, dsml_dialect d, unsigne
     if (parse_then(json, len, 0, err, &doc)) return -1;
     int rc = dsml_render_tool_calls_jv(dsml_jv_root(doc), d, flags, out, err);
     dsml_jv_free(doc);
+    return rc;
+}
+
+int dsml_render_call_prefix(dsml_dialect d, const char *name, size_t len, const dsml_sink *out)
+{
+    static const char v31_open[] = "<" U "tool" B "calls" B "begin" U ">";
+    static const char v31_call[] = "<" U "tool" B "call" B "begin" U ">";
+    static const char v31_sep[] = "<" U "tool" B "sep" U ">";
+    if (d != DSML_V4 && d != DSML_V32 && d != DSML_V31) return -1;
+    if (name) {
+        if (memchr(name, '"', len) || (d == DSML_V31 && memchr(name, '<', len))) return -1;
+        for (size_t i = 0; i + sizeof DSML - 1 <= len; i++)
+            if (!memcmp(name + i, DSML, sizeof DSML - 1)) return -1;
+    }
+    dsml_buf b = {0};
+    if (d == DSML_V31) {
+        dsml_buf_puts(&b, v31_open);
+        if (name) {
+            dsml_buf_puts(&b, v31_call);
+            dsml_buf_add(&b, name, len);
+            dsml_buf_puts(&b, v31_sep);
+        }
+    } else {
+        dsml_buf_puts(&b, d == DSML_V32 ? "\n\n<" DSML "function_calls>\n" : "\n\n<" DSML "tool_calls>\n");
+        if (name) {
+            dsml_buf_puts(&b, "<" DSML "invoke name=\"");
+            dsml_buf_add(&b, name, len);
+            dsml_buf_puts(&b, "\">\n");
+        }
+    }
+    int rc = b.oom ? -1 : out->write(out->ud, b.data, b.len) ? -1 : 0;
+    dsml_buf_free(&b);
     return rc;
 }

@@ -37,19 +37,13 @@ $(HS_LIB): $(HS_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# The binary needs libdsml's parser, delta layer and chunk writer. Until they are in the
-# tree (dsml/oai.c), the proxy binary and the tests that run it are not built.
-PROXY_READY := $(wildcard dsml/oai.c)
-
-ifneq ($(PROXY_READY),)
 BINS += $(PROXY_BIN)
-endif
 
 $(PROXY_BIN): $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(PROXY_OBJS) $(HS_LIB) $(DSML_LIB) $(PROXY_LIBS) -lm
 
-$(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/sse.o $(O)/proxy/request.o $(HS_LIB) $(DSML_LIB)
+$(PROXY_UNIT_BIN): $(PROXY_UNIT_OBJS) $(O)/proxy/request.o $(HS_LIB) $(DSML_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(PROXY_LIBS) -levent_pthreads -lpthread -lm
 
@@ -64,11 +58,11 @@ $(PROXY_LOAD_BIN): $(O)/proxy/bench/load.o
 .PHONY: dsml-proxy test-proxy-unit test-proxy-e2e bench-proxy demo-proxy
 dsml-proxy: $(PROXY_BIN) ## build dsml-proxy only
 
-test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request reader, HTTP limits
+test-proxy-unit: $(PROXY_UNIT_BIN) ## proxy unit tests: SSE reader, request reader and body builder, HTTP limits
 	@echo "== proxy unit tests ($(O))"
 	@$(PROXY_UNIT_BIN) --jobs $(JOBS) --short-filename
 
-test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) ## proxy end to end: openai SDK -> proxy -> recorded upstreams
+test-proxy-e2e: $(PROXY_BIN) $(FAKEUP_BIN) deps-npm ## proxy end to end: openai SDK -> proxy -> recorded upstreams
 	@echo "== proxy end-to-end tests ($(O))"
 	@if [ ! -d tests/e2e/node_modules/openai ]; then \
 	  echo "test-proxy-e2e: npm clients missing (run 'make deps-npm')"; exit 1; fi
@@ -82,13 +76,6 @@ bench-proxy: $(PROXY_BIN) $(FAKEUP_BIN) $(PROXY_LOAD_BIN) ## proxy latency, thro
 demo-proxy: $(PROXY_BIN) $(FAKEUP_BIN) ## start a recorded upstream + dsml-proxy and show a tool call
 	@sh proxy/demo.sh $(PROXY_BIN) $(FAKEUP_BIN)
 
-TEST_RUNS      += test-proxy-unit
-ASAN_TEST_RUNS += test-proxy-unit
-ifneq ($(PROXY_READY),)
-TEST_RUNS      += test-proxy-e2e
+TEST_RUNS      += test-proxy-unit test-proxy-e2e
+ASAN_TEST_RUNS += test-proxy-unit test-proxy-e2e
 BENCH_RUNS     += bench-proxy
-endif
-
-# render.c switches on the presence of dsml/dsml_render.h: rebuild it when dsml headers
-# appear or change (the generated .d file cannot know about a header that was absent).
-$(O)/proxy/render.o: $(wildcard dsml/*.h)

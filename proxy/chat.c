@@ -3,17 +3,23 @@
  *
  * Flow (one "exchange"): read and validate the request (request.c) -> resolve the model
  * and thinking mode -> build the upstream body (chat mode: the client's request with the
- * flavor's knobs; completions mode: the prompt rendered by libdsml) -> stream it from the
- * upstream (upstream.c; the upstream is always asked to stream, so idle timeouts work and
- * tokens can be forwarded as they arrive) -> SSE events (sse.c) -> text pieces ->
- * libdsml:
- *   - streaming client: the delta layer (dsml_oai_*) fed as the pieces arrive, deltas
- *     checked against tool_choice / parallel_tool_calls and written by the chunk writer
- *     (dsml_chunker_*) to the client, flushed once per upstream read;
- *   - non-streaming client: text kept, parsed once at the end with dsml_parse_message()
- *     (so a call cut off at the end returns its raw text as content), answered as one
+ * flavor's knobs; completions mode: the prompt rendered by libdsml, ending with the start
+ * of the call when tool_choice forces one) -> stream it from the upstream (upstream.c; the
+ * upstream is always asked to stream, so idle timeouts work and tokens can be forwarded as
+ * they arrive) -> SSE events (dsml_sse.h) -> text pieces -> one libdsml delta layer
+ * (dsml_oai_*) fed as the pieces arrive: reasoning first, then (dsml_oai_end_reasoning)
+ * the content, for upstreams that split them; the prefilled call start before both.
+ * Every delta is checked against tool_choice / parallel_tool_calls, then goes to
+ *   - a streaming client: the chunk writer (dsml_chunker_*), flushed once per upstream
+ *     read, so everything one read produces leaves in one write;
+ *   - a non-streaming client: the message builder (dsml_message_on_delta), finished with
+ *     the text of a call cut off at the end (it becomes content) and answered as one
  *     chat.completion object.
  * The proxy never looks at DSML itself.
+ *
+ * Calls the upstream parsed itself (a runtime with its own tool parser, chat mode) are
+ * passed through with their ids: streamed as they come, numbered in order with the parsed
+ * ones; in a whole answer merged into the parsed calls at the position they arrived.
  *
  * Faults: upstream error statuses are relayed with their body (before any byte was sent
  * to a streaming client; afterwards as an error event); transport failures become 502/504
@@ -32,12 +38,13 @@
 
 #include "dsml_json.h"
 #include "dsml_openai.h"
+#include "dsml_sse.h"
 #include "proxy.h"
-#include "sse.h"
 
 typedef struct upcall {     /* a call the upstream parsed itself (chat mode) */
     long up_index;
     uint32_t client_index;
+    size_t after;           /* parsed calls started before it (position in the answer) */
     char id[DSML_ID_MAX];
     dsml_buf name, args;
 } upcall;
@@ -60,7 +67,7 @@ typedef struct exch {
     int up_sse;
     dsml_buf up_raw;            /* body of a non-SSE / error response */
     int up_raw_truncated;
-    proxy_sse sse;
+    dsml_sse sse;
     int up_done_marker;         /* data: [DONE] seen */
     int up_finish_seen;
     char up_finish[24];
@@ -68,30 +75,36 @@ typedef struct exch {
     int have_usage;
     uint64_t t0, t_first, t_end;
 
-    /* streaming client */
+    /* the parser, for both kinds of client */
     dsml_oai *oai;
-    dsml_chunker *ch;
-    int sse_started;
+    dsml_buf prefix;            /* prefilled start of a forced call (completions mode) */
     int reasoning_seen, reasoning_ended;
     int suppress_finish;        /* faults: flush text but write no finish chunk */
+
+    /* streaming client */
+    dsml_chunker *ch;
+    int sse_started;
     uint32_t *oai_map;          /* dsml_oai call index -> client index */
     size_t oai_map_len;
 
     /* non-streaming client */
-    dsml_buf raw_reasoning, raw_content;
+    dsml_message msg;
+    dsml_buf fed;               /* every byte fed to the parser (the cut-off tail) */
 
     /* calls seen by the client, and upstream-parsed ones */
-    uint32_t ncalls;
+    uint32_t ncalls;            /* all calls started (client indexes) */
+    uint32_t nparsed;           /* of which parsed by the proxy */
     upcall *upcalls;
     size_t nupcalls;
 
     /* outcome */
-    char fault[300];            /* terminal error message (stream) */
+    char fault[300];            /* terminal error message */
     const char *fault_type;
     const char *fault_code;
     char violation[300];
     unsigned warnings;
     char warn[96];
+    unsigned pauses;            /* upstream paused for a slow client */
     const char *finish;
     int client_gone;
     int logged;
@@ -102,14 +115,15 @@ static void exch_free(exch *e)
     proxy_req_free(&e->req);
     free(e->client_model);
     dsml_buf_free(&e->up_raw);
-    proxy_sse_free(&e->sse);
+    dsml_sse_free(&e->sse);
     if (e->oai)
         dsml_oai_free(e->oai);
     if (e->ch)
         dsml_chunker_free(e->ch);
+    dsml_buf_free(&e->prefix);
     free(e->oai_map);
-    dsml_buf_free(&e->raw_reasoning);
-    dsml_buf_free(&e->raw_content);
+    dsml_message_free(&e->msg);
+    dsml_buf_free(&e->fed);
     for (size_t i = 0; i < e->nupcalls; i++) {
         dsml_buf_free(&e->upcalls[i].name);
         dsml_buf_free(&e->upcalls[i].args);
@@ -133,14 +147,42 @@ static void log_fields(exch *e)
     if (e->have_usage)
         hs_req_log(r, "tokens=%lld+%lld", e->prompt_tokens, e->completion_tokens);
     hs_req_log(r, "calls=%u", e->ncalls);
+    if (e->prefix.len)
+        hs_req_log(r, "prefilled=1");
     if (e->finish)
         hs_req_log(r, "finish=%s", e->finish);
     if (e->warnings)
         hs_req_log(r, "dsml_warnings=%u last=%s", e->warnings, e->warn);
+    if (e->pauses)
+        hs_req_log(r, "paused=%u", e->pauses);
     if (e->violation[0])
         hs_req_log(r, "violation=\"%s\"", e->violation);
     if (e->fault[0])
         hs_req_log(r, "fault=\"%s\"", e->fault);
+}
+
+/* Access-log fields must be attached before the reply call that writes the log line. */
+static void pre_reply(exch *e)
+{
+    if (!e->logged) {
+        log_fields(e);
+        e->logged = 1;
+    }
+}
+
+static void finish(exch *e)
+{
+    exch_free(e);
+}
+
+static void set_fault(exch *e, const char *type, const char *code, const char *fmt,
+                      const char *detail)
+{
+    if (e->fault[0])
+        return;
+    snprintf(e->fault, sizeof e->fault, fmt, detail ? detail : "");
+    e->fault_type = type;
+    e->fault_code = code;
 }
 
 /* ===================================================================================== */
@@ -156,83 +198,74 @@ static int effective_thinking(exch *e, int alias_thinking)
     return e->p->cfg.thinking_default;
 }
 
+static void common_fields(proxy_jobj *b, const char *up_model)
+{
+    proxy_jobj_set_str(b, "model", up_model, strlen(up_model));
+    proxy_jobj_set(b, "stream", "true");
+    proxy_jobj_set(b, "stream_options", "{\"include_usage\":true}");
+}
+
 /* Chat mode: the client's body, model replaced, always streamed, flavor knobs added. */
 static int build_chat_body(exch *e, const char *up_model, dsml_buf *out)
 {
-    json_t *b = json_deep_copy(e->req.root);
-    if (!b)
-        return -1;
-    json_object_set_new(b, "model", json_string(up_model));
-    json_object_set_new(b, "stream", json_true());
-    json_t *so = json_object();
-    json_object_set_new(so, "include_usage", json_true());
-    json_object_set_new(b, "stream_options", so);
-    if (e->req.tool_choice == PROXY_TC_NONE && json_object_get(b, "tools") &&
+    proxy_jobj b = {0};
+    proxy_jobj_init(&b, e->req.root);
+    common_fields(&b, up_model);
+    if (e->req.tool_choice == PROXY_TC_NONE && proxy_jobj_get(&b, "tools") &&
         e->p->cfg.flavor == PROXY_FLAVOR_GENERIC) {
         /* keep tools out of the prompt: the model must not call them */
-        json_object_del(b, "tools");
-        json_object_del(b, "tool_choice");
+        proxy_jobj_del(&b, "tools");
+        proxy_jobj_del(&b, "tool_choice");
     }
-    proxy_flavor_apply(&e->p->cfg, 0, b, e->thinking, e->req.reasoning_effort);
-    int rc = proxy_json_write(b, out);
-    json_decref(b);
+    proxy_flavor_apply(&e->p->cfg, 0, &b, e->thinking, e->req.reasoning_effort);
+    int rc = proxy_jobj_write(&b, out);
+    proxy_jobj_free(&b);
     return rc;
 }
 
-/* Completions mode: prompt rendered by libdsml, sampling fields copied. */
+/* Completions mode: prompt rendered by libdsml (+ the forced call's start), sampling fields
+ * copied as the client wrote them. */
 static int build_completions_body(exch *e, const char *up_model, dsml_buf *out, char *err,
                                   size_t errlen)
 {
     dsml_buf prompt = {0};
-    json_t *src = e->req.root;
-    json_t *rq = src;
-    json_t *copy = NULL;
-    if (e->req.tool_choice == PROXY_TC_NONE && json_object_get(src, "tools")) {
-        /* tool_choice none: tools are not rendered (the model cannot call what it does
-         * not see) */
-        copy = json_deep_copy(src);
-        if (!copy)
-            return -1;
-        json_object_del(copy, "tools");
-        rq = copy;
-    }
-    int rc = proxy_render_prompt(&e->p->cfg, rq, e->thinking, e->req.reasoning_effort, &prompt,
-                                 err, errlen);
-    if (copy)
-        json_decref(copy);
-    if (rc < 0) {
+    if (proxy_render_prompt(&e->p->cfg, &e->req, e->thinking, &prompt, err, errlen) < 0) {
         dsml_buf_free(&prompt);
         return -2;
     }
-    json_t *b = json_object();
-    json_object_set_new(b, "model", json_string(up_model));
-    json_object_set_new(b, "prompt", json_stringn(prompt.data ? prompt.data : "", prompt.len));
+    if (proxy_call_prefix(&e->p->cfg, &e->req, e->thinking, &e->prefix) < 0) {
+        dsml_buf_free(&prompt);
+        snprintf(err, errlen, "tool_choice names a function that cannot be written as a call");
+        return -2;
+    }
+    dsml_buf_add(&prompt, e->prefix.data ? e->prefix.data : "", e->prefix.len);
+    proxy_jobj b = {0};
+    common_fields(&b, up_model);
+    proxy_jobj_set_str(&b, "prompt", prompt.data ? prompt.data : "", prompt.len);
+    if (prompt.oom)
+        b.oom = 1;
     dsml_buf_free(&prompt);
-    json_object_set_new(b, "stream", json_true());
-    json_t *so = json_object();
-    json_object_set_new(so, "include_usage", json_true());
-    json_object_set_new(b, "stream_options", so);
     static const char *copy_fields[] = {"temperature", "top_p", "seed", "stop", "presence_penalty",
                                         "frequency_penalty", "logit_bias", "user", "top_k",
                                         "min_p", "repetition_penalty"};
     for (size_t i = 0; i < sizeof copy_fields / sizeof *copy_fields; i++) {
-        json_t *v = json_object_get(src, copy_fields[i]);
+        const dsml_jv *v = dsml_jv_get(e->req.root, copy_fields[i]);
         if (v)
-            json_object_set(b, copy_fields[i], v);
+            proxy_jobj_set_jv(&b, copy_fields[i], v);
     }
-    json_t *mt = json_object_get(src, "max_completion_tokens");
-    if (!mt)
-        mt = json_object_get(src, "max_tokens");
-    if (mt && !json_is_null(mt))
-        json_object_set(b, "max_tokens", mt);
-    proxy_flavor_apply(&e->p->cfg, 1, b, e->thinking, e->req.reasoning_effort);
-    rc = proxy_json_write(b, out);
-    json_decref(b);
+    const dsml_jv *mt = dsml_jv_get(e->req.root, "max_completion_tokens");
+    if (dsml_jv_is_null(mt))
+        mt = dsml_jv_get(e->req.root, "max_tokens");
+    if (!dsml_jv_is_null(mt))
+        proxy_jobj_set_jv(&b, "max_tokens", mt);
+    proxy_flavor_apply(&e->p->cfg, 1, &b, e->thinking, e->req.reasoning_effort);
+    int rc = proxy_jobj_write(&b, out);
+    proxy_jobj_free(&b);
     return rc;
 }
 
 /* ===================================================================================== */
-/* Streaming client: deltas -> checks -> chunk writer                                    */
+/* Deltas: checks, then the chunk writer or the message builder                          */
 /* ===================================================================================== */
 
 static int sink_write(void *ud, const char *data, size_t len)
@@ -294,6 +327,7 @@ static int on_delta(void *ud, const dsml_delta *d)
             e->oai_map_len = n;
         }
         e->oai_map[d->index] = e->ncalls++;
+        e->nparsed++;
         c.index = e->oai_map[d->index];
         break;
     case DSML_DELTA_ARGS:
@@ -314,12 +348,14 @@ static int on_delta(void *ud, const dsml_delta *d)
         }
         e->finish = final_finish(e, d->finish, e->ncalls);
         c.finish = e->finish;
-        if (e->have_usage)
+        if (e->ch && e->have_usage)
             dsml_chunker_usage(e->ch, (uint64_t)e->prompt_tokens, (uint64_t)e->completion_tokens);
         break;
     default:
         break;
     }
+    if (!e->client_stream) /* the builder numbers calls itself; upstream calls come later */
+        return dsml_message_on_delta(&e->msg, d) ? 1 : 0;
     return dsml_chunker_delta(e->ch, &c) ? 1 : 0;
 }
 
@@ -332,32 +368,15 @@ static int on_warning(void *ud, const dsml_diag *w)
     return 0;
 }
 
-static void oai_options(exch *e, dsml_oai_options *o, int thinking)
-{
-    dsml_oai_options_init(o);
-    o->parse.dialect = e->p->cfg.dialect;
-    o->parse.flags = (thinking ? DSML_THINKING : 0) | (e->p->cfg.strict ? DSML_STRICT : 0);
-    o->on_warning = on_warning;
-    o->warning_ud = e;
-}
-
-static void set_fault(exch *e, const char *type, const char *code, const char *fmt,
-                      const char *detail)
-{
-    if (e->fault[0])
-        return;
-    snprintf(e->fault, sizeof e->fault, fmt, detail ? detail : "");
-    e->fault_type = type;
-    e->fault_code = code;
-}
-
 /* A dsml feed stopped: why. */
 static void feed_failed(exch *e, dsml_code rc)
 {
     if (e->violation[0])
         set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
-    else if (rc == DSML_E_CALLBACK)
+    else if (rc == DSML_E_CALLBACK && e->client_stream)
         set_fault(e, "server_error", "client_write_failed", "%s", "writing to the client failed");
+    else if (rc == DSML_E_CALLBACK || rc == DSML_E_NOMEM)
+        set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
     else {
         const dsml_result *res = dsml_oai_result(e->oai);
         char m[200];
@@ -368,55 +387,83 @@ static void feed_failed(exch *e, dsml_code rc)
     }
 }
 
-static void stream_begin(exch *e)
+static void feed(exch *e, const char *s, size_t n)
 {
-    if (e->sse_started)
-        return;
-    e->sse_started = 1;
-    hs_sse_begin(e->hr, 200);
-    dsml_chunk_options co = {0};
-    co.id = e->chat_id;
-    co.model = e->client_model;
-    co.created = e->created;
-    co.include_usage = e->req.include_usage;
-    dsml_sink sink = {sink_write, e};
-    e->ch = dsml_chunker_new(&co, sink);
-    dsml_oai_options o;
-    oai_options(e, &o, e->thinking);
-    e->oai = dsml_oai_new(&o, on_delta, e);
-    if (!e->ch || !e->oai) {
+    if (!e->client_stream && dsml_buf_add(&e->fed, s, n) < 0) {
         set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
         return;
     }
-    dsml_chunker_start(e->ch);
-}
-
-static void stream_reasoning(exch *e, const char *s, size_t n)
-{
-    if (e->fault[0])
-        return;
-    if (!e->thinking || e->reasoning_ended) {
-        /* reasoning the parser cannot take any more (not thinking mode, or after content):
-         * forward it as reasoning text, unparsed */
-        dsml_delta d = {0};
-        d.kind = DSML_DELTA_REASONING;
-        d.text = s;
-        d.len = n;
-        if (dsml_chunker_delta(e->ch, &d))
-            set_fault(e, "server_error", "client_write_failed", "%s", "client write failed");
-        return;
-    }
-    e->reasoning_seen = 1;
     dsml_code rc = dsml_oai_feed(e->oai, s, n);
     if (rc != DSML_OK)
         feed_failed(e, rc);
 }
 
-static void stream_content(exch *e, const char *s, size_t n)
+/* The upstream's answer has begun (2xx event stream): the parser, and for a streaming
+ * client the chunk writer and the response headers. The prefilled call start goes in
+ * first, so its header delta leaves at once. */
+static void parser_begin(exch *e)
 {
-    if (e->fault[0])
+    if (e->oai)
         return;
-    if (e->thinking && e->reasoning_seen && !e->reasoning_ended) {
+    if (e->client_stream) {
+        e->sse_started = 1;
+        hs_sse_begin(e->hr, 200);
+        dsml_chunk_options co = {0};
+        co.id = e->chat_id;
+        co.model = e->client_model;
+        co.created = e->created;
+        co.include_usage = e->req.include_usage;
+        dsml_sink sink = {sink_write, e};
+        e->ch = dsml_chunker_new(&co, sink);
+    } else {
+        e->msg.has_reasoning = e->thinking;
+    }
+    dsml_oai_options o;
+    dsml_oai_options_init(&o);
+    o.parse.dialect = e->p->cfg.dialect;
+    o.parse.flags = (e->thinking ? DSML_THINKING : 0) | (e->p->cfg.strict ? DSML_STRICT : 0);
+    o.on_warning = on_warning;
+    o.warning_ud = e;
+    e->oai = dsml_oai_new(&o, on_delta, e);
+    if ((e->client_stream && !e->ch) || !e->oai) {
+        set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
+        return;
+    }
+    if (e->ch)
+        dsml_chunker_start(e->ch);
+    if (e->prefix.len)
+        feed(e, e->prefix.data, e->prefix.len);
+}
+
+/* Reasoning text the parser cannot take any more (not thinking mode, or after content):
+ * passed on as reasoning, unparsed. */
+static void reasoning_passthrough(exch *e, const char *s, size_t n)
+{
+    if (!e->client_stream) {
+        e->msg.has_reasoning = 1;
+        if (dsml_buf_add(&e->msg.reasoning, s, n) < 0)
+            set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
+        return;
+    }
+    dsml_delta d = {0};
+    d.kind = DSML_DELTA_REASONING;
+    d.text = s;
+    d.len = n;
+    if (dsml_chunker_delta(e->ch, &d))
+        set_fault(e, "server_error", "client_write_failed", "%s", "client write failed");
+}
+
+static void text_piece(exch *e, int reasoning, const char *s, size_t n)
+{
+    if (!n || e->fault[0] || !e->oai)
+        return;
+    if (reasoning) {
+        if (!e->thinking || e->reasoning_ended) {
+            reasoning_passthrough(e, s, n);
+            return;
+        }
+        e->reasoning_seen = 1;
+    } else if (e->thinking && e->reasoning_seen && !e->reasoning_ended) {
         /* the upstream splits reasoning itself: its content starts after the reasoning */
         e->reasoning_ended = 1;
         dsml_code rc = dsml_oai_end_reasoning(e->oai);
@@ -425,9 +472,7 @@ static void stream_content(exch *e, const char *s, size_t n)
             return;
         }
     }
-    dsml_code rc = dsml_oai_feed(e->oai, s, n);
-    if (rc != DSML_OK)
-        feed_failed(e, rc);
+    feed(e, s, n);
 }
 
 /* ===================================================================================== */
@@ -474,6 +519,7 @@ static void upstream_tool_calls(exch *e, json_t *arr)
             }
             upcall *nu = realloc(e->upcalls, (e->nupcalls + 1) * sizeof *nu);
             if (!nu) {
+                set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
                 dsml_buf_free(&objargs);
                 return;
             }
@@ -482,6 +528,7 @@ static void upstream_tool_calls(exch *e, json_t *arr)
             memset(u, 0, sizeof *u);
             u->up_index = idx;
             u->client_index = e->ncalls++;
+            u->after = e->nparsed;
             const char *id = json_string_value(json_object_get(tc, "id"));
             if (id && *id)
                 snprintf(u->id, sizeof u->id, "%s", id);
@@ -514,25 +561,43 @@ static void upstream_tool_calls(exch *e, json_t *arr)
     }
 }
 
+/* Whole answer: put the upstream's own calls among the parsed ones where they arrived
+ * (the streamed order). Moves their buffers into the message. Returns 0 or -1. */
+static int merge_upcalls(exch *e)
+{
+    dsml_message *m = &e->msg;
+    if (!e->nupcalls)
+        return 0;
+    size_t n = m->ncalls + e->nupcalls;
+    dsml_call *all = calloc(n, sizeof *all);
+    if (!all)
+        return -1;
+    size_t k = 0, pi = 0;
+    for (size_t i = 0; i < e->nupcalls; i++) {
+        upcall *u = &e->upcalls[i];
+        while (pi < m->ncalls && pi < u->after)
+            all[k++] = m->calls[pi++];
+        dsml_call *c = &all[k++];
+        memcpy(c->id, u->id, sizeof c->id);
+        c->name = u->name;
+        c->arguments = u->args;
+        c->complete = 1;
+        memset(&u->name, 0, sizeof u->name);
+        memset(&u->args, 0, sizeof u->args);
+    }
+    while (pi < m->ncalls)
+        all[k++] = m->calls[pi++];
+    free(m->calls);
+    m->calls = all;
+    m->ncalls = m->cap = n;
+    return 0;
+}
+
 /* ===================================================================================== */
 /* Upstream SSE events                                                                   */
 /* ===================================================================================== */
 
-static void text_piece(exch *e, int reasoning, const char *s, size_t n)
-{
-    if (!n)
-        return;
-    if (e->client_stream) {
-        if (reasoning)
-            stream_reasoning(e, s, n);
-        else
-            stream_content(e, s, n);
-    } else {
-        dsml_buf_add(reasoning ? &e->raw_reasoning : &e->raw_content, s, n);
-    }
-}
-
-static int on_event(void *ud, const proxy_sse_event *ev)
+static int on_event(void *ud, const dsml_sse_event *ev)
 {
     exch *e = ud;
     if (e->p->cfg.verbose)
@@ -610,20 +675,6 @@ static int on_event(void *ud, const proxy_sse_event *ev)
 /* Ending an exchange                                                                    */
 /* ===================================================================================== */
 
-/* Access-log fields must be attached before the reply call that writes the log line. */
-static void pre_reply(exch *e)
-{
-    if (!e->logged) {
-        log_fields(e);
-        e->logged = 1;
-    }
-}
-
-static void finish(exch *e)
-{
-    exch_free(e);
-}
-
 static void end_stream(exch *e)
 {
     /* Flush whatever the parser holds; the finish chunk only when nothing went wrong. */
@@ -636,83 +687,11 @@ static void end_stream(exch *e)
         dsml_oai_finish(e->oai);
     }
     if (e->fault[0] && e->ch)
-        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error");
+        dsml_chunker_error(e->ch, e->fault, e->fault_type ? e->fault_type : "server_error",
+                           e->fault_code);
     pre_reply(e);
     hs_sse_end(e->hr);
     finish(e);
-}
-
-static void write_message_json(exch *e, const dsml_message *m1, const dsml_message *m2,
-                               const dsml_buf *extra_reasoning, dsml_buf *o)
-{
-    char *esc = NULL;
-    size_t used = 0, cap = 0;
-#define ESC(p, n)                                                                          \
-    do {                                                                                   \
-        used = 0;                                                                          \
-        hs_json_escape(&esc, &used, &cap, (p) ? (p) : "", (n));                            \
-        dsml_buf_add(o, esc ? esc : "", used);                                             \
-    } while (0)
-    dsml_buf_printf(o, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%lld,\"model\":\"",
-                    e->chat_id, (long long)e->created);
-    ESC(e->client_model, strlen(e->client_model));
-    dsml_buf_puts(o, "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
-    int has_content = m1->has_content || (m2 && m2->has_content);
-    uint32_t ncalls = (uint32_t)(m1->ncalls + (m2 ? m2->ncalls : 0) + e->nupcalls);
-    if (has_content) {
-        dsml_buf_putc(o, '"');
-        ESC(m1->content.data, m1->content.len);
-        if (m2)
-            ESC(m2->content.data, m2->content.len);
-        dsml_buf_putc(o, '"');
-    } else {
-        dsml_buf_puts(o, ncalls ? "null" : "\"\"");
-    }
-    if (m1->has_reasoning || (extra_reasoning && extra_reasoning->len)) {
-        dsml_buf_puts(o, ",\"reasoning_content\":\"");
-        if (m1->has_reasoning)
-            ESC(m1->reasoning.data, m1->reasoning.len);
-        if (extra_reasoning && extra_reasoning->len)
-            ESC(extra_reasoning->data, extra_reasoning->len);
-        dsml_buf_putc(o, '"');
-    }
-    if (ncalls) {
-        dsml_buf_puts(o, ",\"tool_calls\":[");
-        int first = 1;
-        const dsml_message *ms[2] = {m1, m2};
-        for (int k = 0; k < 2; k++) {
-            if (!ms[k])
-                continue;
-            for (size_t i = 0; i < ms[k]->ncalls; i++) {
-                const dsml_call *c = &ms[k]->calls[i];
-                dsml_buf_printf(o, "%s{\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"",
-                                first ? "" : ",", c->id);
-                ESC(c->name.data, c->name.len);
-                dsml_buf_puts(o, "\",\"arguments\":\"");
-                ESC(c->arguments.data, c->arguments.len);
-                dsml_buf_puts(o, "\"}}");
-                first = 0;
-            }
-        }
-        for (size_t i = 0; i < e->nupcalls; i++) {
-            const upcall *c = &e->upcalls[i];
-            dsml_buf_printf(o, "%s{\"id\":\"%s\",\"type\":\"function\",\"function\":{\"name\":\"",
-                            first ? "" : ",", c->id);
-            ESC(c->name.data, c->name.len);
-            dsml_buf_puts(o, "\",\"arguments\":\"");
-            ESC(c->args.data, c->args.len);
-            dsml_buf_puts(o, "\"}}");
-            first = 0;
-        }
-        dsml_buf_putc(o, ']');
-    }
-    dsml_buf_printf(o, "},\"logprobs\":null,\"finish_reason\":\"%s\"}]", e->finish);
-    if (e->have_usage)
-        dsml_buf_printf(o, ",\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}",
-                        e->prompt_tokens, e->completion_tokens, e->prompt_tokens + e->completion_tokens);
-    dsml_buf_putc(o, '}');
-#undef ESC
-    free(esc);
 }
 
 static void reply_fault(exch *e, int status)
@@ -725,84 +704,48 @@ static void reply_fault(exch *e, int status)
 
 static void end_nonstream(exch *e)
 {
+    if (!e->fault[0] && !e->oai)
+        parser_begin(e); /* an event stream without a single event */
+    if (!e->fault[0]) {
+        dsml_code rc = dsml_oai_finish(e->oai);
+        if (rc != DSML_OK)
+            feed_failed(e, rc);
+    }
     if (e->fault[0]) {
         reply_fault(e, 502);
         return;
     }
-    dsml_oai_options o;
-    dsml_message m1, m2;
-    memset(&m1, 0, sizeof m1);
-    memset(&m2, 0, sizeof m2);
-    int have2 = 0;
-    const dsml_buf *extra_reasoning = NULL;
-    dsml_code rc;
-    if (e->thinking && e->raw_reasoning.len) {
-        /* split by the upstream: reasoning (may end implicitly at a tool block), then the
-         * content in chat mode */
-        oai_options(e, &o, 1);
-        rc = dsml_parse_message(e->raw_reasoning.data, e->raw_reasoning.len, &o, 0, &m1);
-        if (rc == DSML_OK) {
-            oai_options(e, &o, 0);
-            rc = dsml_parse_message(e->raw_content.data ? e->raw_content.data : "",
-                                    e->raw_content.len, &o, 0, &m2);
-            have2 = 1;
-        }
-    } else {
-        oai_options(e, &o, e->thinking);
-        rc = dsml_parse_message(e->raw_content.data ? e->raw_content.data : "",
-                                e->raw_content.len, &o, 0, &m1);
-        if (!e->thinking && e->raw_reasoning.len)
-            extra_reasoning = &e->raw_reasoning; /* passed through unparsed */
-    }
-    if (rc != DSML_OK) {
-        char m[200];
-        snprintf(m, sizeof m, "%s", dsml_code_message(rc));
-        set_fault(e, "invalid_response_error", "dsml_error",
-                  "model output is not valid DSML (strict mode): %s", m);
-        dsml_message_free(&m1);
-        dsml_message_free(&m2);
-        reply_fault(e, 502);
+    const dsml_result *r = dsml_oai_result(e->oai);
+    uint64_t at = r->incomplete_at < e->fed.len ? r->incomplete_at : e->fed.len;
+    if (dsml_message_finish(&e->msg, r, e->fed.data ? e->fed.data + at : NULL,
+                            e->fed.len - (size_t)at) < 0 ||
+        merge_upcalls(e) < 0 || e->msg.content.oom || e->msg.reasoning.oom) {
+        set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
+        reply_fault(e, 500);
         return;
     }
-    /* tool_choice / parallel_tool_calls on the complete message */
-    const dsml_message *ms[2] = {&m1, have2 ? &m2 : NULL};
-    uint32_t total = 0;
-    const char *parsed_finish = m1.finish ? m1.finish : "stop";
-    for (int k = 0; k < 2 && !e->violation[0]; k++) {
-        if (!ms[k])
-            continue;
-        if (ms[k]->finish && !strcmp(ms[k]->finish, "length"))
-            parsed_finish = "length";
-        for (size_t i = 0; i < ms[k]->ncalls && !e->violation[0]; i++) {
-            const dsml_call *c = &ms[k]->calls[i];
-            check_call(e, c->name.data ? c->name.data : "", c->name.len);
-            e->ncalls++;
-            total++;
-        }
-    }
-    total += (uint32_t)e->nupcalls;
-    if (!e->violation[0] && (e->req.tool_choice == PROXY_TC_REQUIRED ||
-                             e->req.tool_choice == PROXY_TC_NAMED) &&
-        total == 0 && strcmp(e->up_finish, "length") != 0)
-        snprintf(e->violation, sizeof e->violation,
-                 "tool_choice requires a tool call but the model made none");
-    if (e->violation[0]) {
-        set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
-        dsml_message_free(&m1);
-        dsml_message_free(&m2);
-        reply_fault(e, 502);
-        return;
-    }
-    e->ncalls = total;
-    e->finish = final_finish(e, parsed_finish, total);
     dsml_buf body = {0};
-    write_message_json(e, &m1, have2 ? &m2 : NULL, extra_reasoning, &body);
-    dsml_message_free(&m1);
-    dsml_message_free(&m2);
+    dsml_buf_printf(&body, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%lld,\"model\":\"",
+                    e->chat_id, (long long)e->created);
+    dsml_json_escape(e->client_model, strlen(e->client_model), &body);
+    dsml_buf_puts(&body, "\",\"choices\":[{\"index\":0,\"message\":");
+    dsml_message_json(&e->msg, &body);
+    dsml_buf_printf(&body, ",\"logprobs\":null,\"finish_reason\":\"%s\"}]",
+                    e->finish ? e->finish : "stop");
+    if (e->have_usage)
+        dsml_buf_printf(&body, ",\"usage\":{\"prompt_tokens\":%lld,\"completion_tokens\":%lld,\"total_tokens\":%lld}",
+                        e->prompt_tokens, e->completion_tokens, e->prompt_tokens + e->completion_tokens);
+    dsml_buf_putc(&body, '}');
+    if (body.oom) {
+        dsml_buf_free(&body);
+        set_fault(e, "server_error", "out_of_memory", "%s", "out of memory");
+        reply_fault(e, 500);
+        return;
+    }
     if (e->p->cfg.verbose)
         proxy_vlog(e->p, "response", e->id, body.data, body.len);
     pre_reply(e);
-    hs_reply(e->hr, 200, NULL, body.data ? body.data : "{}", body.len);
+    hs_reply(e->hr, 200, NULL, body.data, body.len);
     dsml_buf_free(&body);
     finish(e);
 }
@@ -817,8 +760,8 @@ static void on_up_status(void *ud, int status, const char *ct)
     e->up_status = status;
     e->t_first = hs_now_us();
     e->up_sse = status >= 200 && status < 300 && ct && strstr(ct, "text/event-stream") != NULL;
-    if (e->up_sse && e->client_stream)
-        stream_begin(e); /* the client's stream starts as soon as the upstream's does */
+    if (e->up_sse)
+        parser_begin(e); /* a client's stream starts as soon as the upstream's does */
 }
 
 static int on_up_body(void *ud, const char *data, size_t len)
@@ -837,20 +780,20 @@ static int on_up_body(void *ud, const char *data, size_t len)
     }
     if (e->fault[0])
         return -1;
-    proxy_sse_status st = proxy_sse_feed(&e->sse, data, len);
-    if (st != PROXY_SSE_OK && st != PROXY_SSE_STOPPED) {
+    if (e->client_stream && hs_req_congested(e->hr)) {
+        e->pauses++;
+        return 1; /* pause, these bytes unread, until the client has read what we sent */
+    }
+    dsml_sse_status st = dsml_sse_feed(&e->sse, data, len);
+    if (st != DSML_SSE_OK && st != DSML_SSE_STOPPED) {
         char m[120];
-        snprintf(m, sizeof m, "%s at byte %llu", proxy_sse_strerror(st),
+        snprintf(m, sizeof m, "%s at byte %llu", dsml_sse_strerror(st),
                  (unsigned long long)e->sse.error_at);
         set_fault(e, "upstream_error", "upstream_bad_stream", "upstream SSE stream is malformed: %s", m);
     }
     if (e->client_stream)
-        hs_sse_flush(e->hr);
-    if (e->fault[0])
-        return -1;
-    if (e->client_stream && hs_req_congested(e->hr))
-        return 1; /* pause until the client has read what we sent */
-    return 0;
+        hs_sse_flush(e->hr); /* everything this read produced, in one write */
+    return e->fault[0] ? -1 : 0;
 }
 
 static void relay_upstream_body(exch *e)
@@ -888,17 +831,12 @@ static void on_up_done(void *ud, proxy_up_result res, const char *detail)
     e->x = NULL;
     e->t_end = hs_now_us();
     if (res == PROXY_UP_OK && !e->up_sse) {
-        if (e->client_stream && e->sse_started) {
-            set_fault(e, "upstream_error", "upstream_bad_response", "%s", "upstream changed content type");
-            end_stream(e);
-            return;
-        }
         relay_upstream_body(e);
         return;
     }
     if (res == PROXY_UP_OK) {
-        proxy_sse_status st = proxy_sse_finish(&e->sse);
-        if (!e->fault[0] && st == PROXY_SSE_TRUNCATED)
+        dsml_sse_status st = dsml_sse_finish(&e->sse);
+        if (!e->fault[0] && st == DSML_SSE_TRUNCATED)
             set_fault(e, "upstream_error", "upstream_truncated", "%s",
                       "upstream stream ended inside an event");
         if (!e->fault[0] && !e->up_done_marker && !e->up_finish_seen)
@@ -917,15 +855,12 @@ static void on_up_done(void *ud, proxy_up_result res, const char *detail)
         return;
     }
     if (e->fault[0]) {
-        int status = 502;
-        if (res == PROXY_UP_TIMEOUT)
-            status = 504;
-        reply_fault(e, status);
+        reply_fault(e, res == PROXY_UP_TIMEOUT ? 504 : 502);
         return;
     }
     if (e->client_stream) {
         /* stream ended before it began (cannot happen with a 2xx SSE answer) */
-        stream_begin(e);
+        parser_begin(e);
         end_stream(e);
         return;
     }
@@ -984,7 +919,7 @@ void proxy_chat_handle(hs_req *r, void *ud)
     char hex[DSML_ID_MAX];
     random_hex(hex, sizeof hex);
     snprintf(e->chat_id, sizeof e->chat_id, "chatcmpl-%.*s", DSML_ID_MAX - 1, hex);
-    proxy_sse_init(&e->sse, 0, 0, on_event, e);
+    dsml_sse_init(&e->sse, 0, 0, on_event, e);
 
     size_t len;
     const char *body = hs_req_body(r, &len);
@@ -993,7 +928,8 @@ void proxy_chat_handle(hs_req *r, void *ud)
     proxy_req_error err;
     if (proxy_req_parse(body, len, &e->req, &err) < 0) {
         pre_reply(e);
-        hs_reply_error(r, err.status, "invalid_request_error", err.code, "%s", err.message);
+        hs_reply_error(r, err.status, err.status >= 500 ? "server_error" : "invalid_request_error",
+                       err.code, "%s", err.message);
         finish(e);
         return;
     }
@@ -1001,7 +937,7 @@ void proxy_chat_handle(hs_req *r, void *ud)
     e->client_stream = e->req.stream;
     const char *up_model = NULL;
     int alias_thinking = -1;
-    if (proxy_resolve_model(p, e->req.model, &up_model, &alias_thinking) < 0) {
+    if (!e->client_model || proxy_resolve_model(p, e->req.model, &up_model, &alias_thinking) < 0) {
         pre_reply(e);
         hs_reply_error(r, 404, "invalid_request_error", "model_not_found",
                        "model \"%s\" does not exist (see GET /v1/models)", e->req.model);
@@ -1011,7 +947,7 @@ void proxy_chat_handle(hs_req *r, void *ud)
     e->thinking = effective_thinking(e, alias_thinking);
 
     dsml_buf ub = {0};
-    char rerr[300] = "";
+    char rerr[400] = "";
     int rc = e->completions ? build_completions_body(e, up_model, &ub, rerr, sizeof rerr)
                             : build_chat_body(e, up_model, &ub);
     if (rc < 0) {
@@ -1027,11 +963,14 @@ void proxy_chat_handle(hs_req *r, void *ud)
     }
     if (p->cfg.verbose)
         proxy_vlog(p, "upstream request", e->id, ub.data, ub.len);
+    char *auth = proxy_auth_header(p, r);
+    const char *headers[] = {auth, NULL};
     char *url = proxy_url(p, e->completions ? "/v1/completions" : "/v1/chat/completions");
     proxy_xfer_callbacks cb = {on_up_status, on_up_body, on_up_done};
     e->t0 = hs_now_us();
-    e->x = url ? proxy_up_request(p->up, "POST", url, ub.data, ub.len, &cb, e) : NULL;
+    e->x = url ? proxy_up_request(p->up, "POST", url, headers, ub.data, ub.len, &cb, e) : NULL;
     free(url);
+    free(auth);
     dsml_buf_free(&ub);
     if (!e->x) {
         pre_reply(e);

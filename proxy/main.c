@@ -41,6 +41,9 @@ static void usage(FILE *f)
         "  --strict                strict DSML parsing (the official parser's rules)\n"
         "  --thinking              thinking mode unless the request or alias says otherwise\n"
         "  --upstream-model NAME   model sent upstream for aliases without a target\n"
+        "  --upstream-api-key KEY  send \"Authorization: Bearer KEY\" upstream instead of the\n"
+        "                          client's own Authorization header (default: forwarded;\n"
+        "                          also read from DSML_PROXY_UPSTREAM_API_KEY)\n"
         "  --model-alias A=[T][@thinking|@chat]\n"
         "                          clients may ask for model A; T is sent upstream; the\n"
         "                          suffix selects the thinking mode. Repeatable. Default:\n"
@@ -102,7 +105,7 @@ static int parse_args(int argc, char **argv, proxy_config *c)
 {
     enum { O_UPSTREAM = 256, O_LISTEN, O_MODE, O_FLAVOR, O_DIALECT, O_STRICT, O_THINKING,
            O_UPMODEL, O_ALIAS, O_MAXBODY, O_MAXHDR, O_MAXSTREAMS, O_CIDLE, O_CONNECT, O_IDLE,
-           O_TIMEOUT, O_PORTFILE, O_VERBOSE, O_QUIET, O_HELP };
+           O_TIMEOUT, O_PORTFILE, O_VERBOSE, O_QUIET, O_HELP, O_UPKEY };
     static const struct option opts[] = {
         {"upstream", 1, 0, O_UPSTREAM}, {"listen", 1, 0, O_LISTEN}, {"mode", 1, 0, O_MODE},
         {"flavor", 1, 0, O_FLAVOR}, {"dialect", 1, 0, O_DIALECT}, {"strict", 0, 0, O_STRICT},
@@ -112,7 +115,7 @@ static int parse_args(int argc, char **argv, proxy_config *c)
         {"client-idle-timeout", 1, 0, O_CIDLE}, {"connect-timeout", 1, 0, O_CONNECT},
         {"idle-timeout", 1, 0, O_IDLE}, {"timeout", 1, 0, O_TIMEOUT},
         {"port-file", 1, 0, O_PORTFILE}, {"verbose", 0, 0, O_VERBOSE}, {"quiet", 0, 0, O_QUIET},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"upstream-api-key", 1, 0, O_UPKEY}, {0, 0, 0, 0}};
     c->listen_host = strdup("127.0.0.1");
     c->listen_port = 8088;
     c->dialect = DSML_V4;
@@ -173,6 +176,10 @@ static int parse_args(int argc, char **argv, proxy_config *c)
         case O_STRICT: c->strict = 1; break;
         case O_THINKING: c->thinking_default = 1; break;
         case O_UPMODEL: c->upstream_model = strdup(optarg); break;
+        case O_UPKEY:
+            free(c->upstream_key);
+            c->upstream_key = strdup(optarg);
+            break;
         case O_ALIAS:
             if (add_alias(c, optarg) < 0) {
                 fprintf(stderr, "dsml-proxy: --model-alias wants NAME=[TARGET][@thinking|@chat], got '%s'\n", optarg);
@@ -210,6 +217,13 @@ static int parse_args(int argc, char **argv, proxy_config *c)
         fprintf(stderr, "dsml-proxy: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    const char *envkey = getenv("DSML_PROXY_UPSTREAM_API_KEY");
+    if (!c->upstream_key && envkey && *envkey)
+        c->upstream_key = strdup(envkey);
+    if (c->upstream_key && (strpbrk(c->upstream_key, "\r\n") || !*c->upstream_key)) {
+        fprintf(stderr, "dsml-proxy: the upstream API key must be one non-empty line\n");
+        return -1;
+    }
     if (!c->upstream) {
         fprintf(stderr, "dsml-proxy: --upstream URL is required\n");
         usage(stderr);
@@ -225,6 +239,25 @@ static int parse_args(int argc, char **argv, proxy_config *c)
 /* ===================================================================================== */
 /* Helpers shared with chat.c                                                            */
 /* ===================================================================================== */
+
+char *proxy_auth_header(const proxy *p, hs_req *r)
+{
+    const char *v = NULL;
+    const char *bearer = "";
+    if (p->cfg.upstream_key) {
+        v = p->cfg.upstream_key;
+        bearer = "Bearer ";
+    } else if (r) {
+        v = hs_req_header(r, "Authorization");
+    }
+    if (!v || !*v)
+        return NULL;
+    size_t n = strlen("Authorization: ") + strlen(bearer) + strlen(v) + 1;
+    char *h = malloc(n);
+    if (h)
+        snprintf(h, n, "Authorization: %s%s", bearer, v);
+    return h;
+}
 
 char *proxy_url(const proxy *p, const char *path)
 {
@@ -410,7 +443,10 @@ static void start_fetch(proxy *p, hs_req *r, int health)
         f->p = p;
         f->r = r;
         f->health = health;
-        f->x = url ? proxy_up_request(p->up, "GET", url, NULL, 0, &cb, f) : NULL;
+        char *auth = proxy_auth_header(p, r);
+        const char *headers[] = {auth, NULL};
+        f->x = url ? proxy_up_request(p->up, "GET", url, headers, NULL, 0, &cb, f) : NULL;
+        free(auth);
     }
     free(url);
     if (!f || !f->x) {
@@ -461,9 +497,11 @@ static int pass_body(void *ud, const char *d, size_t n)
 {
     pass *s = ud;
     if (s->sse) {
+        if (hs_req_congested(s->r))
+            return 1; /* pause; curl delivers these bytes again after resume */
         hs_sse_write(s->r, d, n);
         hs_sse_flush(s->r);
-        return hs_req_congested(s->r) ? 1 : 0;
+        return 0;
     }
     if (s->body.len + n > s->p->cfg.max_upstream_body * 64)
         return -1;
@@ -525,33 +563,48 @@ static void h_completions(hs_req *r, void *ud)
     size_t len;
     const char *body = hs_req_body(r, &len);
     proxy_req_error err;
-    json_t *j = proxy_json_parse_object(body, len, &err);
-    if (!j) {
+    dsml_jv_doc *doc = proxy_json_parse_object(body, len, &err);
+    if (!doc) {
         hs_reply_error(r, err.status, "invalid_request_error", err.code, "%s", err.message);
         return;
     }
-    const char *model = json_string_value(json_object_get(j, "model"));
+    proxy_jobj j = {0};
+    proxy_jobj_init(&j, dsml_jv_root(doc));
+    const proxy_jmember *mm = proxy_jobj_get(&j, "model");
     dsml_buf ub = {0};
-    if (model) {
+    if (mm && mm->jv && mm->jv->type == DSML_JV_STRING) {
+        char *model = strndup(mm->jv->u.s, mm->jv->len);
         const char *up_model;
         int th;
-        if (proxy_resolve_model(p, model, &up_model, &th) < 0) {
+        if (!model || proxy_resolve_model(p, model, &up_model, &th) < 0) {
             hs_reply_error(r, 404, "invalid_request_error", "model_not_found",
-                           "model \"%s\" does not exist (see GET /v1/models)", model);
-            json_decref(j);
+                           "model \"%s\" does not exist (see GET /v1/models)", model ? model : "");
+            free(model);
+            proxy_jobj_free(&j);
+            dsml_jv_free(doc);
             return;
         }
-        json_object_set_new(j, "model", json_string(up_model));
+        proxy_jobj_set_str(&j, "model", up_model, strlen(up_model));
+        free(model);
     }
-    proxy_json_write(j, &ub);
-    json_decref(j);
+    int wrc = proxy_jobj_write(&j, &ub);
+    proxy_jobj_free(&j);
+    dsml_jv_free(doc);
+    if (wrc < 0) {
+        dsml_buf_free(&ub);
+        hs_reply_error(r, 500, "server_error", NULL, "out of memory");
+        return;
+    }
     pass *s = calloc(1, sizeof *s);
     char *url = proxy_url(p, "/v1/completions");
     proxy_xfer_callbacks cb = {pass_status, pass_body, pass_done};
     if (s) {
         s->p = p;
         s->r = r;
-        s->x = url ? proxy_up_request(p->up, "POST", url, ub.data, ub.len, &cb, s) : NULL;
+        char *auth = proxy_auth_header(p, r);
+        const char *headers[] = {auth, NULL};
+        s->x = url ? proxy_up_request(p->up, "POST", url, headers, ub.data, ub.len, &cb, s) : NULL;
+        free(auth);
     }
     free(url);
     dsml_buf_free(&ub);
@@ -656,5 +709,18 @@ int main(int argc, char **argv)
     proxy_up_free(p.up);
     hs_server_free(p.http);
     event_base_free(p.base);
+    for (size_t i = 0; i < p.nmodels; i++)
+        free(p.models[i]);
+    free(p.models);
+    for (size_t i = 0; i < p.cfg.naliases; i++) {
+        free(p.cfg.aliases[i].name);
+        free(p.cfg.aliases[i].target);
+    }
+    free(p.cfg.aliases);
+    free(p.cfg.upstream);
+    free(p.cfg.listen_host);
+    free(p.cfg.upstream_model);
+    free(p.cfg.upstream_key);
+    free(p.cfg.portfile);
     return 0;
 }

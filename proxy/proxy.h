@@ -7,7 +7,6 @@
  *   flavor.c    what each upstream flavor needs in the upstream request body
  *   render.c    completions mode: request -> prompt text (libdsml renderer)
  *   request.c   client request reader, number-preserving JSON writer
- *   sse.c       upstream SSE reader
  *   upstream.c  libcurl multi on the libevent loop
  *   http/       the HTTP serving layer (shared with the engine's server)
  */
@@ -53,6 +52,7 @@ typedef struct proxy_config {
     int strict;                 /* strict DSML parsing (default tolerant) */
     int thinking_default;       /* thinking mode when nothing in the request says */
     char *upstream_model;       /* default upstream model (NULL: as requested / first listed) */
+    char *upstream_key;         /* API key sent upstream (NULL: the client's is forwarded) */
     proxy_alias *aliases;
     size_t naliases;
     size_t max_body, max_headers;
@@ -85,13 +85,18 @@ const char *proxy_flavor_name(proxy_flavor f);
 
 /* Add the flavor's knobs to an upstream request body (chat or completions endpoint).
  * thinking: 0/1; effort may be NULL. */
-void proxy_flavor_apply(const proxy_config *c, int completions, json_t *body, int thinking,
+void proxy_flavor_apply(const proxy_config *c, int completions, proxy_jobj *body, int thinking,
                         const char *effort);
 
-/* Render the request (jansson tree of a chat-completions body) into prompt text with the
- * libdsml renderer. Returns 0, or -1 with a message in err. */
-int proxy_render_prompt(const proxy_config *c, const json_t *req, int thinking,
-                        const char *effort, dsml_buf *out, char *err, size_t errlen);
+/* Render the request into prompt text with the libdsml renderer (appended to out).
+ * Returns 0, or -1 with a message in err (the client's request cannot be rendered). */
+int proxy_render_prompt(const proxy_config *c, const proxy_req *q, int thinking, dsml_buf *out,
+                        char *err, size_t errlen);
+
+/* The prefilled start of a forced call (tool_choice named or "required", not in thinking
+ * mode; nothing otherwise), appended to out: it ends the prompt and is fed to the parser
+ * before the upstream's text. Returns 0, or -1 when the name cannot be written. */
+int proxy_call_prefix(const proxy_config *c, const proxy_req *q, int thinking, dsml_buf *out);
 
 /* The chat-completions handler (route ud = proxy *). */
 void proxy_chat_handle(hs_req *r, void *ud);
@@ -100,6 +105,11 @@ void proxy_chat_handle(hs_req *r, void *ud);
  * an alias implies (-1 none). Returns 0, or -1 when the model is unknown (404). */
 int proxy_resolve_model(proxy *p, const char *model, const char **upstream_model,
                         int *alias_thinking);
+
+/* The Authorization header line for an upstream request ("Authorization: Bearer KEY"),
+ * malloc'd: the configured upstream key, else the client's own Authorization header (r may
+ * be NULL: background requests), else NULL (no header). */
+char *proxy_auth_header(const proxy *p, hs_req *r);
 
 /* Full upstream URL for a path ("/v1/chat/completions"); malloc'd. */
 char *proxy_url(const proxy *p, const char *path);

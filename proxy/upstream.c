@@ -271,8 +271,19 @@ void proxy_up_free(proxy_up *u)
     free(u);
 }
 
-proxy_xfer *proxy_up_request(proxy_up *u, const char *method, const char *url, const char *body,
-                             size_t body_len, const proxy_xfer_callbacks *cb, void *ud)
+/* Append a header line to the transfer's list. Returns 1, or 0 when out of memory. */
+static int add_header(proxy_xfer *x, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(x->headers, line);
+    if (!l)
+        return 0;
+    x->headers = l;
+    return 1;
+}
+
+proxy_xfer *proxy_up_request(proxy_up *u, const char *method, const char *url,
+                             const char *const *headers, const char *body, size_t body_len,
+                             const proxy_xfer_callbacks *cb, void *ud)
 {
     proxy_xfer *x = calloc(1, sizeof *x);
     if (!x)
@@ -300,9 +311,18 @@ proxy_xfer *proxy_up_request(proxy_up *u, const char *method, const char *url, c
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, u->o.recv_buffer);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    x->headers = curl_slist_append(NULL, "Expect:");
+    int ok = add_header(x, "Expect:");
+    for (size_t i = 0; ok && headers && headers[i]; i++)
+        ok = add_header(x, headers[i]);
+    if (body && ok)
+        ok = add_header(x, "Content-Type: application/json");
+    if (!ok) {
+        curl_easy_cleanup(e);
+        curl_slist_free_all(x->headers);
+        free(x);
+        return NULL;
+    }
     if (body) {
-        x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
     }

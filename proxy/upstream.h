@@ -36,8 +36,9 @@ typedef struct proxy_up_options {
 typedef struct proxy_xfer_callbacks {
     /* Response status and Content-Type (may be NULL) known; before any body byte. */
     void (*on_status)(void *ud, int status, const char *content_type);
-    /* Body bytes. Return 0 to continue, 1 to pause (resume with proxy_xfer_resume), -1 to
-     * abort (completion then reports PROXY_UP_ABORTED). */
+    /* Body bytes. Return 0 when consumed; 1 to pause without consuming them (they are
+     * delivered again after proxy_xfer_resume); -1 to abort (completion then reports
+     * PROXY_UP_ABORTED). */
     int (*on_body)(void *ud, const char *data, size_t len);
     /* Exactly once, unless cancelled. `detail` is a static or short-lived description. */
     void (*on_done)(void *ud, proxy_up_result res, const char *detail);
@@ -48,10 +49,11 @@ proxy_up *proxy_up_new(struct event_base *base, const proxy_up_options *o);
 /* Free the client (cancels every transfer without callbacks). */
 void proxy_up_free(proxy_up *u);
 
-/* Start a request. method "GET" or "POST"; body may be NULL (GET) and is copied.
+/* Start a request. method "GET" or "POST"; headers: extra "Name: value" lines, a
+ * NULL-terminated array (may be NULL), copied; body may be NULL (GET) and is copied.
  * Returns the transfer, or NULL on failure (nothing will be called). */
 proxy_xfer *proxy_up_request(proxy_up *u, const char *method, const char *url,
-                             const char *body, size_t body_len,
+                             const char *const *headers, const char *body, size_t body_len,
                              const proxy_xfer_callbacks *cb, void *ud);
 /* Stop a transfer now (e.g. the client went away); no callback fires afterwards. */
 void proxy_xfer_cancel(proxy_xfer *x);

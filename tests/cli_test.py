@@ -117,5 +117,23 @@ for args, want in ((["parse", "--dialect", "v9"], 2), (["parse", "--chunk", "0"]
     if rc != want:
         fail(" ".join(args), "exit %d, expected %d" % (rc, want))
 
+# --tools: undeclared tool names (strict: exit 1; tolerant: warning, exit 0); bad tools file: 2
+import tempfile
+call = ("\n\n<\uff5cDSML\uff5ctool_calls>\n<\uff5cDSML\uff5cinvoke name=\"f\">\n\n"
+        "</\uff5cDSML\uff5cinvoke>\n</\uff5cDSML\uff5ctool_calls>").encode()
+with tempfile.TemporaryDirectory() as d:
+    for name, body in (("g.json", '[{"type":"function","function":{"name":"g"}}]'),
+                       ("f.json", '{"tools":[{"type":"function","function":{"name":"f"}}]}'),
+                       ("bad.json", '[1,')):
+        open(os.path.join(d, name), "w").write(body)
+    for args, want, needle in ((["--tools", d + "/g.json"], 0, b"warning"),
+                               (["--strict", "--tools", d + "/g.json"], 1, b"undeclared tool"),
+                               (["--strict", "--tools", d + "/f.json"], 0, b""),
+                               (["--tools", d + "/bad.json"], 2, b"not JSON at offset 3")):
+        checks += 1
+        rc, out, err = run(["parse"] + args, call)
+        if rc != want or needle not in err:
+            fail("parse " + " ".join(args), "exit %d (want %d), stderr %r" % (rc, want, err))
+
 print("cli: %d checks, %d failures" % (checks, failures))
 sys.exit(1 if failures else 0)

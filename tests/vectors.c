@@ -205,7 +205,8 @@ static int concat_delta(void *ud, const dsml_delta *d)
         dsml_buf_add(&c->args[d->index], d->text, d->len);
         break;
     case DSML_DELTA_CALL_END: c->complete[d->index] = 1; break;
-    case DSML_DELTA_FINISH: break;
+    case DSML_DELTA_FINISH:
+    case DSML_DELTA_BLOCK: break;
     }
     return 0;
 }

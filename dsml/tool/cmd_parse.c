@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dsml_json.h"
+#include "dsml_jv.h"
 #include "dsml_openai.h"
 #include "tool.h"
 
@@ -31,9 +32,49 @@ static const char usage_text[] =
     "  --random-ids     unguessable tool-call ids from the system's random source\n"
     "  --max-token N    longest tag/marker (default 4096)\n"
     "  --max-value N    longest parameter value (default 64M)\n"
+    "  --tools FILE     declared tools (an OpenAI tools array, or a request with \"tools\"):\n"
+    "                   a call to an undeclared tool is an error with --strict, else a\n"
+    "                   warning on stderr (schemas are checked by `dsml check`)\n"
     "\n"
     "exit status: 0 parsed, 1 strict-mode error (offset, line:col and reason on stderr),\n"
     "2 usage or I/O error\n";
+
+/* Names declared in a tools file: an array of OpenAI tools ({"type":"function","function":
+ * {"name":…}} or flat {"name":…}), or an object holding such an array under "tools". The
+ * document points into the text, so the text (b) lives as long as the document. */
+static dsml_jv_doc *load_tools(const char *path, dsml_buf *b, const dsml_jv **tools)
+{
+    if (tool_read_file(path, b)) return NULL;
+    dsml_jv_error err;
+    dsml_jv_doc *doc = dsml_jv_parse(b->data, b->len, 0, &err);
+    if (!doc) {
+        uint64_t line, col;
+        dsml_text_line_col(b->data, b->len, err.offset, &line, &col);
+        tool_error("parse", "%s: not JSON at offset %zu (%llu:%llu): %s", path, err.offset,
+                   (unsigned long long)line, (unsigned long long)col, err.msg);
+    } else {
+        const dsml_jv *root = dsml_jv_root(doc);
+        *tools = root->type == DSML_JV_ARRAY ? root : dsml_jv_get(root, "tools");
+        if (!*tools || (*tools)->type != DSML_JV_ARRAY) {
+            tool_error("parse", "%s: expected a tools array or an object with \"tools\"", path);
+            dsml_jv_free(doc);
+            doc = NULL;
+        }
+    }
+    return doc;
+}
+
+static int tool_declared(const dsml_jv *tools, const dsml_buf *name)
+{
+    for (size_t i = 0; i < tools->len; i++) {
+        const dsml_jv *t = &tools->u.items[i], *fn = dsml_jv_get(t, "function");
+        const dsml_jv *n = dsml_jv_get(fn ? fn : t, "name");
+        if (n && n->type == DSML_JV_STRING && n->len == name->len &&
+            !memcmp(n->u.s, name->data, name->len))
+            return 1;
+    }
+    return 0;
+}
 
 struct warn_list {
     dsml_buf json;
@@ -62,7 +103,7 @@ static int on_warning(void *ud, const dsml_diag *w)
 int cmd_parse(int argc, char **argv)
 {
     enum { O_DIALECT = 256, O_THINKING, O_STRICT, O_LOOK, O_CHUNK, O_ENV, O_SEED, O_RANDOM,
-           O_MAXTOK, O_MAXVAL };
+           O_MAXTOK, O_MAXVAL, O_TOOLS };
     static const struct option longopts[] = {
         {"dialect", required_argument, 0, O_DIALECT},
         {"thinking", no_argument, 0, O_THINKING},
@@ -75,6 +116,7 @@ int cmd_parse(int argc, char **argv)
         {"random-ids", no_argument, 0, O_RANDOM},
         {"max-token", required_argument, 0, O_MAXTOK},
         {"max-value", required_argument, 0, O_MAXVAL},
+        {"tools", required_argument, 0, O_TOOLS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -83,6 +125,7 @@ int cmd_parse(int argc, char **argv)
     size_t chunk = 0, sz;
     int envelope = 0, random_ids = 0, c;
     uint64_t seed = 0;
+    const char *tools_path = NULL;
     struct warn_list wl = {{0}, 0, 0, NULL, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "wh", longopts, NULL)) != -1) {
@@ -99,6 +142,7 @@ int cmd_parse(int argc, char **argv)
         case O_ENV: envelope = 1; break;
         case 'w': wl.print = 1; break;
         case O_RANDOM: random_ids = 1; break;
+        case O_TOOLS: tools_path = optarg; break;
         case O_CHUNK:
         case O_SEED:
         case O_MAXTOK:
@@ -120,8 +164,18 @@ int cmd_parse(int argc, char **argv)
         fputs(usage_text, stderr);
         return TOOL_USAGE;
     }
-    dsml_buf in = {0};
-    if (tool_read_file(optind < argc ? argv[optind] : NULL, &in)) return TOOL_USAGE;
+    const dsml_jv *tools = NULL;
+    dsml_jv_doc *tools_doc = NULL;
+    dsml_buf tools_text = {0}, in = {0};
+    if (tools_path && !(tools_doc = load_tools(tools_path, &tools_text, &tools))) {
+        dsml_buf_free(&tools_text);
+        return TOOL_USAGE;
+    }
+    if (tool_read_file(optind < argc ? argv[optind] : NULL, &in)) {
+        dsml_jv_free(tools_doc);
+        dsml_buf_free(&tools_text);
+        return TOOL_USAGE;
+    }
     if (!random_ids) {
         oo.make_id = dsml_id_seeded;
         oo.id_ud = &seed;
@@ -157,6 +211,13 @@ int cmd_parse(int argc, char **argv)
                 (unsigned long long)m.result.incomplete_at, (unsigned long long)line,
                 (unsigned long long)col);
     }
+    for (size_t i = 0; tools && code == DSML_OK && i < m.ncalls; i++) {
+        if (tool_declared(tools, &m.calls[i].name)) continue;
+        int strict = (oo.parse.flags & DSML_STRICT) != 0;
+        fprintf(stderr, "dsml parse: %s: call %zu names the undeclared tool \"%.*s\"\n",
+                strict ? "error" : "warning", i, (int)m.calls[i].name.len, m.calls[i].name.data);
+        if (strict) status = TOOL_FINDINGS;
+    }
     dsml_buf out = {0};
     if (status != TOOL_USAGE) {
         if (envelope) {
@@ -186,5 +247,7 @@ int cmd_parse(int argc, char **argv)
     dsml_buf_free(&wl.json);
     dsml_message_free(&m);
     dsml_buf_free(&in);
+    dsml_jv_free(tools_doc);
+    dsml_buf_free(&tools_text);
     return status;
 }

@@ -139,7 +139,7 @@ int cmd_stream(int argc, char **argv)
         const dsml_diag *e = &dsml_oai_result(o)->error;
         fprintf(stderr, "dsml stream: error %s at offset %llu: %s\n", dsml_code_name(e->code),
                 (unsigned long long)e->offset, dsml_code_message(e->code));
-        dsml_chunker_error(ch, dsml_code_message(e->code), "invalid_model_output");
+        dsml_chunker_error(ch, dsml_code_message(e->code), "invalid_model_output", dsml_code_name(e->code));
         status = TOOL_FINDINGS;
     }
     if (fflush(stdout)) status = TOOL_USAGE;

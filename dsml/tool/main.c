@@ -18,6 +18,8 @@ static const struct command {
     {"render", cmd_render, "render an OpenAI request as a DeepSeek prompt"},
     {"stream", cmd_stream, "turn a completion into the OpenAI SSE chunk stream"},
     {"convert", cmd_convert, "convert tool calls between V4, V3.2, V3.1 and OpenAI JSON"},
+    {"check", cmd_check, "check completions, OpenAI responses and streams for tool-call faults"},
+    {"conform", cmd_conform, "grade a live OpenAI-compatible endpoint with the conformance suite"},
 };
 
 static void usage(FILE *f)

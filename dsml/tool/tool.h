@@ -36,5 +36,7 @@ int cmd_parse(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_conform(int argc, char **argv);
 
 #endif

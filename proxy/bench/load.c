@@ -142,10 +142,8 @@ static void on_read(struct bufferevent *bev, void *arg)
                 failed++;
             evbuffer_drain(in, total);
             rps_done++;
-            if (rps_stop) {
-                conn_free(c);
-                return;
-            }
+            if (rps_stop)
+                return; /* the process exits; the kernel closes the socket */
             send_req(c, body_small);
         }
     }
@@ -286,7 +284,7 @@ int main(int argc, char **argv)
     port = atoi(argv[2]);
     base = event_base_new();
     ramp_ev = evtimer_new(base, ramp, NULL);
-    snprintf(body_small, sizeof body_small, "{\"model\":\"deepseek-v4-flash\",\"messages\":[{\"role\":\"user\",\"content\":\"SCENARIO:weather;chunk=64\"}]}");
+    snprintf(body_small, sizeof body_small, "{\"model\":\"deepseek-v4-flash\",\"messages\":[{\"role\":\"user\",\"content\":\"SCENARIO:plain;chunk=64\"}]}");
     if (!strcmp(mode, "lat")) {
         target = atol(argv[3]);
         pieces = argc > 4 ? atol(argv[4]) : 100;

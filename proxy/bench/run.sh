@@ -26,16 +26,20 @@ fu=$(cat "$tmp/fu")
 start_proxy
 
 echo "dsml-proxy benchmark ($(nproc) cores; upstream: fakeup on loopback)"
-echo "latency: 10 streams x 300 pieces, 5 ms apart; 3 alternating runs, medians"
 "$LOAD" lat "$px" 10 50 2 >/dev/null   # warm-up
-D50="" D99="" P50="" P99=""
-for i in 1 2 3; do
-  d=$("$LOAD" lat "$fu" 10 300 5); p=$("$LOAD" lat "$px" 10 300 5)
-  echo "  direct: $d"; echo "  proxy:  $p"
-  D50="$D50 $(field "$d" p50_us)"; D99="$D99 $(field "$d" p99_us)"
-  P50="$P50 $(field "$p" p50_us)"; P99="$P99 $(field "$p" p99_us)"
-done
-d50=$(median3 $D50) d99=$(median3 $D99) p50=$(median3 $P50) p99=$(median3 $P99)
+# latency STREAMS: 300 pieces per stream, 5 ms apart; 3 alternating runs, medians
+latency() {
+  D50="" D99="" P50="" P99=""
+  for i in 1 2 3; do
+    d=$("$LOAD" lat "$fu" "$1" 300 5); p=$("$LOAD" lat "$px" "$1" 300 5)
+    echo "  direct: $d"; echo "  proxy:  $p"
+    D50="$D50 $(field "$d" p50_us)"; D99="$D99 $(field "$d" p99_us)"
+    P50="$P50 $(field "$p" p50_us)"; P99="$P99 $(field "$p" p99_us)"
+  done
+  d50=$(median3 $D50) d99=$(median3 $D99) p50=$(median3 $P50) p99=$(median3 $P99)
+}
+latency 1;  a50=$d50 a99=$d99 b50=$p50 b99=$p99
+latency 10
 rd=$("$LOAD" rps "$fu" 32 5); r=$("$LOAD" rps "$px" 32 5)
 echo "  direct: $rd"; echo "  proxy:  $r"
 stop_proxy
@@ -52,11 +56,11 @@ for n in 1000 5000 8000; do
   stop_proxy
   sleep 1
 done
-printf '\n%-48s %12s %12s\n' "measure" "direct" "via proxy"
-printf '%-48s %12s %12s\n' "streamed chunk latency p50 (µs)" "$d50" "$p50"
-printf '%-48s %12s %12s\n' "streamed chunk latency p99 (µs)" "$d99" "$p99"
-printf '%-48s %12s %12s\n' "added latency per chunk p50 (µs)" "" "$((p50 - d50))"
-printf '%-48s %12s %12s\n' "added latency per chunk p99 (µs)" "" "$((p99 - d99))"
+printf '\n%-48s %12s %12s\n' "measure (3 processes share 2 cores)" "direct" "via proxy"
+printf '%-48s %12s %12s\n' "1 stream: chunk latency p50 / p99 (µs)" "$a50 / $a99" "$b50 / $b99"
+printf '%-48s %12s %12s\n' "1 stream: added per chunk p50 / p99 (µs)" "" "$((b50 - a50)) / $((b99 - a99))"
+printf '%-48s %12s %12s\n' "10 streams: chunk latency p50 / p99 (µs)" "$d50 / $d99" "$p50 / $p99"
+printf '%-48s %12s %12s\n' "10 streams: added per chunk p50 / p99 (µs)" "" "$((p50 - d50)) / $((p99 - d99))"
 printf '%-48s %12s %12s\n' "small non-streamed requests/s (32 connections)" "$(field "$rd" rps)" "$(field "$r" rps)"
 printf '%-48s %12s %12s\n' "concurrent streams held (tried 1000/5000/8000)" "" "$held"
 printf '%-48s %12s %12s\n' "memory per open stream at 5000 (bytes)" "" "$per"

@@ -12,9 +12,13 @@
  *     we free ourselves at finish (peer close seen early through EV_CLOSED);
  *   - the connection's close callback points at the hs_req only while it is open.
  *
- * libevent 2.1 limitation: a request over the body limit (413) or with malformed or too
- * large headers (400) is answered by evhttp itself, with its HTML error page; the request
- * never reaches this code. Every other error body is JSON.
+ * Limits: libevent 2.1 answers requests over its own limits itself, with an HTML page, and
+ * has no hook to run before it does (evhttp_set_newreqcb, which would let a header callback
+ * be installed on incoming requests, came with 2.2). So evhttp gets higher hard caps (the
+ * limit plus the larger of the limit and 64 KiB) and the limits are enforced here, before
+ * routing: request line + headers over max_headers -> 431, a body over max_body -> 413,
+ * both JSON. Only a request beyond the hard caps, or one whose request line or headers
+ * evhttp cannot parse, still gets evhttp's own 413/400 page.
  */
 #include "hs.h"
 
@@ -439,12 +443,30 @@ static const char *method_name(enum evhttp_cmd_type c)
     return "?";
 }
 
+/* Bytes of the request line and headers as sent (CRLF line ends), without the body. */
+static size_t header_bytes(struct evhttp_request *ev, const char *method)
+{
+    const char *uri = evhttp_request_get_uri(ev);
+    size_t n = strlen(method) + 1 + (uri ? strlen(uri) : 0) + 1 + 8 + 2 + 2;
+    const struct evkeyvalq *q = evhttp_request_get_input_headers(ev);
+    for (const struct evkeyval *h = q->tqh_first; h; h = h->next.tqe_next)
+        n += strlen(h->key) + 2 + strlen(h->value) + 2;
+    return n;
+}
+
 static void dispatch(struct evhttp_request *ev, void *arg)
 {
     hs_server *s = arg;
     hs_req *r = calloc(1, sizeof *r);
     if (!r) {
-        evhttp_send_error(ev, 503, "Out of memory");
+        static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
+        struct evbuffer *b = evbuffer_new();
+        if (b)
+            evbuffer_add_reference(b, oom, sizeof oom - 1, NULL, NULL);
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", "application/json");
+        evhttp_send_reply(ev, 503, "Service Unavailable", b);
+        if (b)
+            evbuffer_free(b);
         return;
     }
     r->s = s;
@@ -470,6 +492,19 @@ static void dispatch(struct evhttp_request *ev, void *arg)
             if (r->close_ev)
                 event_add(r->close_ev, NULL);
         }
+    }
+
+    size_t hb = header_bytes(ev, r->method);
+    if (hb > s->o.max_headers) {
+        hs_reply_error(r, 431, "invalid_request_error", "headers_too_large",
+                       "request line and headers are %zu bytes (limit %zu)", hb, s->o.max_headers);
+        return;
+    }
+    size_t bb = evbuffer_get_length(evhttp_request_get_input_buffer(ev));
+    if (bb > s->o.max_body) {
+        hs_reply_error(r, 413, "invalid_request_error", "body_too_large",
+                       "request body is %zu bytes (limit %zu)", bb, s->o.max_body);
+        return;
     }
 
     int path_known = 0;
@@ -503,6 +538,13 @@ static void dispatch(struct evhttp_request *ev, void *arg)
 /* Server                                                                                */
 /* ===================================================================================== */
 
+/* evhttp's own limit for one of ours (see the file comment). */
+static size_t hard_cap(size_t limit)
+{
+    size_t extra = limit > (64u << 10) ? limit : (64u << 10);
+    return limit > SIZE_MAX / 4 ? limit : limit + extra;
+}
+
 hs_server *hs_server_new(struct event_base *base, const hs_options *o)
 {
     hs_server *s = calloc(1, sizeof *s);
@@ -527,12 +569,14 @@ hs_server *hs_server_new(struct event_base *base, const hs_options *o)
         free(s);
         return NULL;
     }
-    evhttp_set_max_body_size(s->http, (ev_ssize_t)s->o.max_body);
-    evhttp_set_max_headers_size(s->http, (ev_ssize_t)s->o.max_headers);
+    evhttp_set_max_body_size(s->http, (ev_ssize_t)hard_cap(s->o.max_body));
+    evhttp_set_max_headers_size(s->http, (ev_ssize_t)hard_cap(s->o.max_headers));
     evhttp_set_timeout(s->http, (int)s->o.idle_timeout_s);
+    /* every method evhttp can parse reaches dispatch(), which answers 404/405 in JSON */
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_default_content_type(s->http, "application/json");
     evhttp_set_gencb(s->http, dispatch, s);
     return s;

@@ -3,7 +3,8 @@
  *
  * A thin layer over libevent's evhttp that owns what every OpenAI-style server needs and
  * nothing specific to one of them: routing by method and exact path (JSON 404 / 405
- * otherwise), request limits (body size, header size, concurrent requests, idle time),
+ * otherwise), request limits (body size, header size, concurrent requests, idle time;
+ * JSON 413 / 431 / 503),
  * JSON error bodies in the OpenAI shape, Server-Sent-Events responses with backpressure
  * and client-disconnect notification, and one access-log line per request.
  *
@@ -33,7 +34,10 @@ typedef struct hs_req hs_req;
 /* Limits and logging. Zero fields take the defaults shown. */
 typedef struct hs_options {
     size_t max_body;          /* request body bytes; larger -> 413. Default 8 MiB */
-    size_t max_headers;       /* request line + headers bytes; larger -> 431/400. 64 KiB */
+    size_t max_headers;       /* request line + headers bytes; larger -> 431. 64 KiB.
+                                 Both answered in JSON up to a hard cap of the limit plus
+                                 max(limit, 64 KiB); beyond it, or for a request evhttp
+                                 cannot parse, evhttp answers itself (413/400, HTML) */
     unsigned max_active;      /* requests being served at once; more -> 503. Default 8192 */
     unsigned idle_timeout_s;  /* client connection without progress (reading a request,
                                  or not reading our output) is closed. Default 300 */

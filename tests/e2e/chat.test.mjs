@@ -172,6 +172,61 @@ test('calls_parsed_by_the_runtime_itself_pass_through', async () => {
   assert.equal(s.choices[0].message.tool_calls[0].id, 'call_up_1');
 });
 
+test('runtime_parsed_calls_keep_their_place_among_parsed_calls', async () => {
+  // weather.txt holds one DSML call (parsed by the proxy); uptime.txt is a call the runtime
+  // parsed itself, sent before (uphead) or after (uptail) the text
+  for (const [where, names] of [['uptail', ['get_weather', 'get_time']], ['uphead', ['get_time', 'get_weather']]]) {
+    const body = req(`weather;chunk=5;${where}=uptime`);
+    const r = await h.client().chat.completions.create(body);
+    const tc = r.choices[0].message.tool_calls;
+    assert.deepEqual(tc.map((c) => c.function.name), names, `${where}: whole answer in arrival order`);
+    const up = tc.find((c) => c.function.name === 'get_time');
+    assert.equal(up.id, 'call_up_2');
+    assert.equal(up.function.arguments, '{"zone":"Asia/Tokyo"}');
+    assert.equal(r.choices[0].message.content, 'Let me check the weather.');
+    const f = fold((await rawStream(h.url, body)).chunks, assert);
+    assert.deepEqual(f.calls.map((c) => c.name), names, `${where}: streamed in the same order`);
+    assert.deepEqual(f.calls.map((c) => c.arguments), tc.map((c) => c.function.arguments));
+  }
+});
+
+test('request_numbers_are_forwarded_as_written', async () => {
+  const body = `{"model":"deepseek-chat","messages":[{"role":"user","content":"SCENARIO:plain"}],"temperature":0.70,
+    "seed":123456789012345678901234567890,"response_format":{"type":"json_schema","json_schema":{"name":"x",
+    "schema":{"type":"integer","maximum":1e400,"minimum":-0,"multipleOf":1.50}}}}`;
+  const res = await fetch(h.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(res.status, 200, await res.clone().text());
+  const raw = await (await fetch(h.up + '/_last')).text();
+  for (const t of ['"temperature":0.70', '"seed":123456789012345678901234567890', '"maximum":1e400', '"minimum":-0', '"multipleOf":1.50'])
+    assert.ok(raw.includes(t), `${t} in ${raw}`);
+});
+
+test('client_authorization_is_forwarded_to_the_upstream', async () => {
+  const auth = async () => (await fetch(h.up + '/_last_auth')).text();
+  await h.client({ apiKey: 'sk-client-1' }).chat.completions.create(req('weather'));
+  assert.equal(await auth(), 'Bearer sk-client-1');
+  await rawStream(h.url, req('weather'));
+  assert.equal(await auth(), '', 'no Authorization from the client, none upstream');
+  await fetch(h.url + '/v1/models', { headers: { authorization: 'Bearer sk-client-2' } });
+  assert.equal(await auth(), 'Bearer sk-client-2');
+  await fetch(h.url + '/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client-3' },
+    body: JSON.stringify({ model: 'deepseek-chat', prompt: 'SCENARIO:plain' }) });
+  assert.equal(await auth(), 'Bearer sk-client-3');
+});
+
+test('upstream_api_key_replaces_the_client_authorization', async () => {
+  for (const how of ['flag', 'env']) {
+    const d = await start(how === 'flag' ? { proxyArgs: ['--upstream-api-key', 'sk-upstream'] }
+      : { env: { DSML_PROXY_UPSTREAM_API_KEY: 'sk-upstream' } });
+    try {
+      await d.client({ apiKey: 'sk-client' }).chat.completions.create(req('weather'));
+      assert.equal(await (await fetch(d.up + '/_last_auth')).text(), 'Bearer sk-upstream', how);
+      await fetch(d.url + '/health');
+      assert.equal(await (await fetch(d.up + '/_last_auth')).text(), 'Bearer sk-upstream', `${how}: /health too`);
+    } finally { await d.stop(); }
+  }
+});
+
 test('tool_choice_named_matching_call_is_returned', async () => {
   const r = await h.client().chat.completions.create(req('weather', { tool_choice: { type: 'function', function: { name: 'get_weather' } } }));
   assert.equal(r.choices[0].message.tool_calls[0].function.name, 'get_weather');
@@ -193,7 +248,8 @@ test('tool_choice_violations_are_errors_not_silent', async () => {
     });
     await assert.rejects(c.chat.completions.stream(body).finalChatCompletion(), /tool_choice|parallel_tool_calls/);
     const s = await rawStream(h.url, body);
-    assert.equal(s.error.code ?? 'tool_choice_violation', 'tool_choice_violation');
+    assert.equal(s.error.code, 'tool_choice_violation');
+    assert.equal(s.error.type, 'invalid_response_error');
     assert.match(s.error.message, /tool_choice|parallel_tool_calls/);
   }
   assert.match(h.log(), /violation=/);

@@ -22,7 +22,7 @@ test('malformed_json_is_400_with_the_byte_position', async () => {
   const j = await res.json();
   assert.equal(j.error.type, 'invalid_request_error');
   assert.equal(j.error.code, 'invalid_json');
-  assert.match(j.error.message, /byte 41/);
+  assert.match(j.error.message, /byte 40 \(line 1, column 41\)/, 'points at the offending byte');
 });
 
 test('invalid_request_fields_are_400_with_a_reason', async () => {
@@ -40,22 +40,27 @@ test('invalid_request_fields_are_400_with_a_reason', async () => {
   }
 });
 
-test('oversized_body_is_413', async () => {
+test('oversized_body_is_json_413', async () => {
   const big = JSON.stringify({ ...req('weather'), pad: 'x'.repeat(30000) });
   const res = await post(h.url, big);
-  // libevent 2.1 answers over-limit bodies itself, before the request reaches the server
-  // code, so the body is its HTML page; the status is what clients act on.
   assert.equal(res.status, 413);
-  await res.text();
+  assert.match(res.headers.get('content-type'), /application\/json/);
+  const j = await res.json();
+  assert.equal(j.error.code, 'body_too_large');
+  assert.match(j.error.message, /limit 20000/);
+  await assert.rejects(h.client().chat.completions.create({ ...req('weather'), pad: 'x'.repeat(30000) }),
+    (e) => e.status === 413 && e.code === 'body_too_large');
   const ok = await post(h.url, JSON.stringify(req('weather')));
   assert.equal(ok.status, 200, 'the server is fine afterwards');
   await ok.text();
 });
 
-test('oversized_headers_are_rejected_with_400', async () => {
+test('oversized_headers_are_json_431', async () => {
   const res = await post(h.url, JSON.stringify(req('weather')), { 'x-big': 'y'.repeat(8000) });
-  assert.equal(res.status, 400); // answered by libevent itself (see above)
-  await res.text();
+  assert.equal(res.status, 431);
+  const j = await res.json();
+  assert.equal(j.error.code, 'headers_too_large');
+  assert.match(j.error.message, /limit 4096/);
 });
 
 test('unknown_model_is_404', async () => {
@@ -118,17 +123,19 @@ test('upstream_error_status_and_body_are_passed_through', async () => {
   await assert.rejects(h.client().chat.completions.create(req('weather;status=429')), (e) => e.status === 429);
 });
 
-for (const [name, scenario, re] of [
-  ['crash', 'weather;chunk=4;crash=40', /upstream_broken|upstream connection broken|upstream/],
-  ['garbage', 'weather;chunk=4;garbage=20', /malformed SSE event/],
-  ['no_finish', 'weather;nodone=1', /ended without finish_reason/],
-  ['error_event', 'weather;errevent=1', /model crashed during generation/],
+for (const [name, scenario, re, code] of [
+  ['crash', 'weather;chunk=4;crash=40', /upstream_broken|upstream connection broken|upstream/, 'upstream_broken'],
+  ['garbage', 'weather;chunk=4;garbage=20', /malformed SSE event/, 'upstream_bad_event'],
+  ['no_finish', 'weather;nodone=1', /ended without finish_reason/, 'upstream_truncated'],
+  ['error_event', 'weather;errevent=1', /model crashed during generation/, 'upstream_error'],
 ]) {
   test(`upstream_${name}_mid_stream_ends_with_error_event_and_keeps_text`, async () => {
     const s = await rawStream(h.url, req(scenario));
     assert.equal(s.status, 200);
     assert.ok(s.error, 'terminal error event');
     assert.match(s.error.message, re);
+    assert.equal(s.error.code, code, 'the error event carries a code');
+    assert.equal(s.error.type, 'upstream_error');
     assert.equal(s.chunks[0].choices[0].delta.role, 'assistant');
     const text = s.chunks.map((c) => c.choices[0]?.delta?.content || '').join('');
     assert.ok(text.startsWith('Let me check'), 'text before the fault reached the client');
@@ -136,7 +143,9 @@ for (const [name, scenario, re] of [
     await assert.rejects(h.client().chat.completions.stream(req(scenario)).finalChatCompletion());
     const r = await post(h.url, JSON.stringify(req(scenario)));
     assert.equal(r.status, 502);
-    assert.match((await r.json()).error.message, re);
+    const j = await r.json();
+    assert.match(j.error.message, re);
+    assert.equal(j.error.code, code);
   });
 }
 
@@ -197,4 +206,51 @@ test('concurrent_request_limit_answers_503', async () => {
     assert.equal((await res.json()).error.code, 'overloaded');
     (await Promise.all(hanging)).forEach((r) => r && r.body.cancel());
   } finally { await d.stop(); }
+});
+
+test('upstream_total_timeout_ends_a_stream_with_an_error_event', async () => {
+  const d = await start({ proxyArgs: ['--timeout', '400'] });
+  try {
+    const s = await rawStream(d.url, req('plain;chunk=1;delay=100'));
+    assert.equal(s.status, 200);
+    assert.match(s.error.message, /timed out/);
+    assert.equal(s.error.code, 'upstream_timeout');
+    assert.ok(s.chunks.length > 1, 'text before the timeout was delivered');
+  } finally { await d.stop(); }
+});
+
+test('idle_client_connection_is_closed_after_the_client_timeout', async () => {
+  const d = await start({ proxyArgs: ['--client-idle-timeout', '1'] });
+  try {
+    const sock = net.connect(new URL(d.url).port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n'); // and then nothing
+    const t0 = Date.now();
+    await new Promise((r) => sock.once('close', r));
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 800 && ms < 5000, `closed after ${ms} ms`);
+  } finally { await d.stop(); }
+});
+
+test('slow_reader_gets_every_chunk_after_backpressure', async () => {
+  // ~9 MB of chunks (more than the socket buffers hold) for a client that reads nothing for a
+  // second: the proxy pauses
+  // upstream transfer instead of buffering it all, then resumes without losing a byte.
+  const body = JSON.stringify({ model: 'deepseek-v4-flash', stream: true, messages: [{ role: 'user', content: 'SCENARIO:bench;ts=40000' }] });
+  const sock = net.connect(new URL(h.url).port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause();
+  sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  await sleep(1000);
+  const parts = [];
+  sock.on('data', (d) => parts.push(d));
+  sock.resume();
+  await new Promise((r) => sock.once('end', r));
+  const text = Buffer.concat(parts).toString('utf8');
+  const stamps = [...text.matchAll(/"content":"\[(\d+)\]"/g)].map((m) => Number(m[1]));
+  assert.equal(stamps.length, 40000);
+  for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] >= stamps[i - 1], 'in order');
+  assert.ok(text.includes('"finish_reason":"stop"') && text.includes('data: [DONE]'));
+  await sleep(50);
+  assert.match(h.log(), /paused=\d+/, 'the upstream transfer was paused');
 });

@@ -25,25 +25,32 @@ async function waitPort(file, child, what) {
   throw new Error(`${what} did not start`);
 }
 
-// start({flavor, proxyArgs, upstream}) -> {url, up, log(), stop()}
+// start({flavor, proxyArgs, upstream, env}) -> {url, up, log(), stop()}
 export async function start(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dsml-e2e-'));
   const procs = [];
   let upURL = opts.upstream;
-  if (!upURL) {
-    const fu = spawn(FAKEUP_BIN, ['--rec', REC, '--port-file', join(dir, 'fu.port'),
-      '--flavor', opts.flavor || 'generic'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    procs.push(fu);
-    const port = await waitPort(join(dir, 'fu.port'), fu, 'fakeup');
-    upURL = `http://127.0.0.1:${port}`;
-  }
   let log = '';
-  const args = ['--upstream', upURL, '--listen', '127.0.0.1:0', '--port-file', join(dir, 'px.port'),
-    ...(opts.flavor ? ['--flavor', opts.flavor] : []), ...(opts.proxyArgs || [])];
-  const px = spawn(PROXY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  px.stderr.on('data', (d) => { log += d.toString(); });
-  procs.push(px);
-  const pport = await waitPort(join(dir, 'px.port'), px, 'dsml-proxy');
+  let px, pport;
+  try {
+    if (!upURL) {
+      const fu = spawn(FAKEUP_BIN, ['--rec', REC, '--port-file', join(dir, 'fu.port'),
+        '--flavor', opts.flavor || 'generic'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      procs.push(fu);
+      const port = await waitPort(join(dir, 'fu.port'), fu, 'fakeup');
+      upURL = `http://127.0.0.1:${port}`;
+    }
+    const args = ['--upstream', upURL, '--listen', '127.0.0.1:0', '--port-file', join(dir, 'px.port'),
+      ...(opts.flavor ? ['--flavor', opts.flavor] : []), ...(opts.proxyArgs || [])];
+    px = spawn(PROXY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...(opts.env || {}) } });
+    px.stderr.on('data', (d) => { log += d.toString(); });
+    procs.push(px);
+    pport = await waitPort(join(dir, 'px.port'), px, 'dsml-proxy');
+  } catch (e) {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${e.message}\n${log}`);
+  }
   const url = `http://127.0.0.1:${pport}`;
   return {
     url,

@@ -5,8 +5,9 @@
  *
  * Serves GET /v1/models, GET /health, POST /v1/chat/completions and POST /v1/completions
  * in the response shapes of the runtime flavors (generic, llamacpp, vllm, sglang, ds4),
- * streamed or not, and GET /_last (the last request body it received, for tests that check
- * what the proxy sent upstream).
+ * streamed or not, GET /_last (the last request body it received, for tests that check
+ * what the proxy sent upstream) and GET /_last_auth (the Authorization header of the last
+ * request to any other route, "" when it had none).
  *
  * What to replay is chosen by the request text: the first "SCENARIO:" in the body, followed
  * by `name[;key=value]*` (characters A-Z a-z 0-9 _ . - = ; only). `name` is a file
@@ -27,10 +28,18 @@
  *   crlf=1       CRLF line endings;  comments=1  ": keep-alive" comment lines between events
  *   upcalls=1    chat: the runtime parsed the calls itself: the file holds one JSON array of
  *                OpenAI tool_calls sent as tool_calls deltas
+ *   uphead=NAME  chat: before the text, send the tool_calls JSON array in DIR/NAME.txt (calls
+ *                the runtime parsed itself, mixed with markup it left in the text)
+ *   uptail=NAME  the same, after the text
  *   then=NAME    when the request contains a tool result ("role":"tool"), replay NAME
  *   ts=N         benchmark: N content pieces "[T]" where T is CLOCK_MONOTONIC in µs at the
  *                moment the piece is written (chat shape; with delay=MS between pieces)
  * Usage counts are sent when stream_options.include_usage is true.
+ *
+ * Special tokens are dropped from the output the way each runtime drops them unless asked
+ * not to (the knobs the proxy's flavors set): vllm and sglang without
+ * "skip_special_tokens": false drop ｜DSML｜, <think> and </think>; llama.cpp on
+ * /v1/completions drops each of them that "preserved_tokens" does not list.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,11 +67,12 @@ static const char *model_id = "deepseek-v4-flash";
 static struct event_base *base;
 static char *last_body;
 static size_t last_len;
+static char last_auth[4096];
 
 /* ------------------------------------------------------------------------------------- */
 
 typedef struct opts {
-    char name[128], flavor[32], finish[32], then[128];
+    char name[128], flavor[32], finish[32], then[128], uphead[128], uptail[128];
     long chunk, delay, wire, crash, garbage, status;
     int split, errevent, hang, nodone, crlf, comments, upcalls, prompt;
     long ts;
@@ -113,6 +123,8 @@ static void parse_scenario(const char *body, size_t len, opts *o)
         else if (!strcmp(k, "comments")) o->comments = (int)iv;
         else if (!strcmp(k, "upcalls")) o->upcalls = (int)iv;
         else if (!strcmp(k, "then")) snprintf(o->then, sizeof o->then, "%s", v);
+        else if (!strcmp(k, "uphead")) snprintf(o->uphead, sizeof o->uphead, "%s", v);
+        else if (!strcmp(k, "uptail")) snprintf(o->uptail, sizeof o->uptail, "%s", v);
         else if (!strcmp(k, "prompt")) o->prompt = (int)iv;
         else if (!strcmp(k, "ts")) o->ts = iv;
     }
@@ -273,6 +285,19 @@ static void chat_chunk(stream *s, int kind, const char *t, size_t n, long pt, lo
     evbuffer_free(p);
 }
 
+/* A tool_calls delta with the JSON array held in DIR/name.txt. */
+static void upcalls_file(stream *s, const char *name)
+{
+    size_t n = 0;
+    char *t = read_file(name, &n);
+    if (!t)
+        return;
+    while (n && (t[n - 1] == '\n' || t[n - 1] == ' '))
+        n--;
+    chat_chunk(s, 5, t, n, 0, 0);
+    free(t);
+}
+
 static void text_chunk(stream *s, const char *t, size_t n, int final)
 {
     struct evbuffer *p = evbuffer_new();
@@ -395,6 +420,42 @@ static void send_error(struct evhttp_request *req, int status, const char *msg)
     evbuffer_free(b);
 }
 
+/* Does the request keep special token `tok` in its output (see the file comment)? */
+static int keeps_special(const opts *o, int completions, const char *body, const char *tok)
+{
+    if (is(o, "vllm") || is(o, "sglang"))
+        return strstr(body, "\"skip_special_tokens\":false") != NULL;
+    if (is(o, "llamacpp") && completions) {
+        const char *p = strstr(body, "\"preserved_tokens\":[");
+        const char *e = p ? strchr(p, ']') : NULL;
+        char q[64];
+        snprintf(q, sizeof q, "\"%s\"", tok);
+        return p && e && memmem(p, (size_t)(e - p), q, strlen(q)) != NULL;
+    }
+    return 1;
+}
+
+/* Remove the special tokens the runtime would not print; returns the new length. */
+static size_t drop_specials(const opts *o, int completions, const char *body, char *t, size_t n)
+{
+    static const char *toks[] = {"\xEF\xBD\x9C" "DSML" "\xEF\xBD\x9C", "<think>", "</think>"};
+    for (size_t k = 0; k < sizeof toks / sizeof *toks; k++) {
+        if (keeps_special(o, completions, body, toks[k]))
+            continue;
+        size_t tl = strlen(toks[k]), w = 0;
+        for (size_t i = 0; i < n;) {
+            if (i + tl <= n && !memcmp(t + i, toks[k], tl)) {
+                i += tl;
+                continue;
+            }
+            t[w++] = t[i++];
+        }
+        n = w;
+        t[n] = 0;
+    }
+    return n;
+}
+
 static void handle_gen(struct evhttp_request *req, int completions)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -441,6 +502,7 @@ static void handle_gen(struct evhttp_request *req, int completions)
         send_error(req, 404, "no such recording");
         return;
     }
+    tlen = drop_specials(&o, completions, body, text, tlen);
 
     stream *s = calloc(1, sizeof *s);
     s->req = req;
@@ -461,6 +523,8 @@ static void handle_gen(struct evhttp_request *req, int completions)
         pieces = 1;
         pos = tlen;
     }
+    if (o.uphead[0] && !completions)
+        upcalls_file(s, o.uphead);
     while (pos < tlen) {
         if (in_reasoning && text + pos >= think_end) {
             pos += 8; /* drop "</think>" */
@@ -493,6 +557,8 @@ static void handle_gen(struct evhttp_request *req, int completions)
         pos += n;
         pieces++;
     }
+    if (o.uptail[0] && !completions)
+        upcalls_file(s, o.uptail);
     if (o.errevent) {
         struct evbuffer *g = evbuffer_new();
         evbuffer_add_printf(g, "{\"error\":{\"message\":\"model crashed during generation\",\"type\":\"server_error\"}}");
@@ -517,6 +583,8 @@ send:
         struct evbuffer *b = evbuffer_new();
         size_t tl2 = 0;
         char *t2 = read_file(name, &tl2);
+        if (t2)
+            tl2 = drop_specials(&o, completions, body, t2, tl2);
         if (completions)
             evbuffer_add_printf(b, "{\"id\":\"cmpl-fake\",\"object\":\"text_completion\",\"created\":1700000000,\"model\":\"%s\",\"choices\":[{\"index\":0,\"text\":", model_id);
         else
@@ -562,6 +630,10 @@ static void route(struct evhttp_request *req, void *arg)
     char *q = strchr(path, '?');
     if (q)
         *q = 0;
+    if (strncmp(path, "/_last", 6) != 0) {
+        const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        snprintf(last_auth, sizeof last_auth, "%s", a ? a : "");
+    }
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (m == EVHTTP_REQ_GET && !strcmp(path, "/v1/models")) {
         char j[512];
@@ -572,6 +644,11 @@ static void route(struct evhttp_request *req, void *arg)
     } else if (m == EVHTTP_REQ_GET && !strcmp(path, "/_last")) {
         struct evbuffer *b = evbuffer_new();
         evbuffer_add(b, last_body ? last_body : "", last_len);
+        evhttp_send_reply(req, 200, NULL, b);
+        evbuffer_free(b);
+    } else if (m == EVHTTP_REQ_GET && !strcmp(path, "/_last_auth")) {
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add(b, last_auth, strlen(last_auth));
         evhttp_send_reply(req, 200, NULL, b);
         evbuffer_free(b);
     } else if (m == EVHTTP_REQ_POST && !strcmp(path, "/v1/chat/completions")) {

@@ -161,12 +161,40 @@ Test(http, wrong_method_is_json_405)
     cr_assert(strstr(out, "\"code\":\"method_not_allowed\""), "%s", out);
 }
 
-Test(http, body_over_the_limit_is_413)
+Test(http, body_over_the_limit_is_json_413)
 {
     char req[4096];
     int n = snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2000\r\n\r\n");
     memset(req + n, 'x', 2000);
     char *out = exchange(req, (size_t)n + 2000, NULL);
+    cr_assert(strstr(out, "HTTP/1.1 413"), "%s", out);
+    cr_assert(strstr(out, "Content-Type: application/json"), "%s", out);
+    cr_assert(strstr(out, "{\"error\":{\"message\":\"request body is 2000 bytes (limit 1000)\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"body_too_large\"}}"), "%s", out);
+}
+
+Test(http, chunked_body_over_the_limit_is_json_413)
+{
+    char req[8192];
+    int n = snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        n += snprintf(req + n, sizeof req - (size_t)n, "258\r\n"); /* 600 bytes */
+        memset(req + n, 'z', 600);
+        n += 600;
+        n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    }
+    n += snprintf(req + n, sizeof req - (size_t)n, "0\r\n\r\n");
+    char *out = exchange(req, (size_t)n, NULL);
+    cr_assert(strstr(out, "HTTP/1.1 413"), "%s", out);
+    cr_assert(strstr(out, "\"code\":\"body_too_large\""), "%s", out);
+}
+
+Test(http, body_beyond_the_hard_cap_is_still_413)
+{
+    /* evhttp answers this one itself, before reading the body (see hs.c) */
+    static char req[80000];
+    int n = snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 70000\r\n\r\n");
+    memset(req + n, 'x', 70000);
+    char *out = exchange(req, (size_t)n + 70000, NULL);
     cr_assert(strstr(out, "HTTP/1.1 413"), "%s", out);
 }
 
@@ -179,7 +207,7 @@ Test(http, body_at_the_limit_is_accepted)
     cr_assert(strstr(out, "HTTP/1.1 200"), "%s", out);
 }
 
-Test(http, headers_over_the_limit_are_rejected)
+Test(http, headers_over_the_limit_are_json_431)
 {
     char req[8192];
     int n = snprintf(req, sizeof req, "GET /sse HTTP/1.1\r\nHost: x\r\nX-Big: ");
@@ -187,7 +215,44 @@ Test(http, headers_over_the_limit_are_rejected)
     n += 4000;
     n += snprintf(req + n, sizeof req - (size_t)n, "\r\nConnection: close\r\n\r\n");
     char *out = exchange(req, (size_t)n, NULL);
+    cr_assert(strstr(out, "HTTP/1.1 431"), "%s", out);
+    cr_assert(strstr(out, "Content-Type: application/json"), "%s", out);
+    char want[128];
+    snprintf(want, sizeof want, "\"message\":\"request line and headers are %d bytes (limit 2048)\"", n);
+    cr_assert(strstr(out, want), "the size as sent (%s): %s", want, out);
+    cr_assert(strstr(out, "\"code\":\"headers_too_large\""), "%s", out);
+}
+
+Test(http, headers_at_the_limit_are_accepted)
+{
+    char req[4096];
+    int n = snprintf(req, sizeof req, "GET /sse HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ");
+    int pad = 2048 - n - 4;
+    memset(req + n, 'p', (size_t)pad);
+    n += pad;
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n\r\n");
+    cr_assert_eq(n, 2048);
+    char *out = exchange(req, (size_t)n, NULL);
+    cr_assert(strstr(out, "HTTP/1.1 200"), "%s", out);
+}
+
+Test(http, headers_beyond_the_hard_cap_are_still_rejected)
+{
+    static char req[80000];
+    int n = snprintf(req, sizeof req, "GET /sse HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(req + n, 'h', 70000);
+    n += 70000;
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\nConnection: close\r\n\r\n");
+    char *out = exchange(req, (size_t)n, NULL);
     cr_assert(strstr(out, "HTTP/1.1 400"), "%s", out);
+}
+
+Test(http, any_method_on_a_routed_path_is_json_405)
+{
+    const char *r = "TRACE /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char *out = exchange(r, strlen(r), NULL);
+    cr_assert(strstr(out, "HTTP/1.1 405"), "%s", out);
+    cr_assert(strstr(out, "\"code\":\"method_not_allowed\""), "%s", out);
 }
 
 Test(http, sse_response_is_chunked_event_stream)

@@ -1,6 +1,7 @@
 /*
  * unit_request.c - the client request reader (validation, byte positions of syntax
- * errors, tool_choice and thinking fields) and the number-preserving JSON writer.
+ * errors, tool_choice and thinking fields), the number-exact writers and the upstream body
+ * builder.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -16,16 +17,16 @@ static int parse(const char *s, proxy_req *r, proxy_req_error *e)
 #define MSGS "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]"
 #define TOOLS "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a\"}},{\"type\":\"function\",\"function\":{\"name\":\"b\"}}]"
 
-Test(request, syntax_error_reports_the_byte_position)
+Test(request, syntax_error_reports_the_offending_byte)
 {
     proxy_req r;
     proxy_req_error e;
-    const char *body = "{\"model\":\"m\", \"messages\": [1,,2]}";
+    const char *body = "{\"model\":\"m\",\n \"messages\": [1,,2]}";
     cr_assert_eq(parse(body, &r, &e), -1);
     cr_assert_eq(e.status, 400);
     cr_assert_str_eq(e.code, "invalid_json");
-    cr_assert_eq(e.position, 30);
-    cr_assert(strstr(e.message, "byte 30") != NULL, "%s", e.message);
+    cr_assert_eq(e.position, 30, "the second comma");
+    cr_assert(strstr(e.message, "byte 30 (line 2, column 17)") != NULL, "%s", e.message);
 }
 
 Test(request, truncated_body_reports_the_end_position)
@@ -36,12 +37,22 @@ Test(request, truncated_body_reports_the_end_position)
     cr_assert_eq(e.position, 12);
 }
 
-Test(request, duplicate_keys_are_rejected)
+Test(request, duplicate_keys_resolve_like_python_the_last_value_wins)
+{
+    /* what the runtimes behind the proxy (Python json) and the renderer do */
+    proxy_req r;
+    proxy_req_error e;
+    cr_assert_eq(parse("{\"model\":\"a\",\"model\":\"b\"," MSGS "}", &r, &e), 0);
+    cr_assert_str_eq(r.model, "b");
+    proxy_req_free(&r);
+}
+
+Test(request, numbers_beyond_64_bits_are_accepted)
 {
     proxy_req r;
     proxy_req_error e;
-    cr_assert_eq(parse("{\"model\":\"a\",\"model\":\"b\"," MSGS "}", &r, &e), -1);
-    cr_assert_eq(e.status, 400);
+    cr_assert_eq(parse("{\"model\":\"m\"," MSGS ",\"seed\":123456789012345678901234567890,\"x\":1e400}", &r, &e), 0, "%s", e.message);
+    proxy_req_free(&r);
 }
 
 Test(request, non_object_body_is_rejected)
@@ -117,6 +128,49 @@ Test(request, missing_model_or_messages)
     cr_assert_eq(parse("{\"model\":\"m\",\"messages\":[]}", &r, &e), -1);
     cr_assert_eq(parse("{\"model\":\"m\",\"messages\":[{\"content\":\"x\"}]}", &r, &e), -1);
     cr_assert(strstr(e.message, "messages[0]"));
+}
+
+static char *jv_roundtrip(const char *in)
+{
+    dsml_jv_error je;
+    dsml_jv_doc *d = dsml_jv_parse(in, strlen(in), 0, &je);
+    cr_assert(d, "%s", je.msg);
+    dsml_buf b = {0};
+    cr_assert_eq(proxy_jv_write(dsml_jv_root(d), &b), 0);
+    dsml_jv_free(d);
+    return dsml_buf_take(&b, NULL);
+}
+
+Test(request, document_writer_keeps_every_number_as_written)
+{
+    char *s = jv_roundtrip("{ \"big\": 123456789012345678901234567890, \"f\": 1.50, \"e\": 1E+2, \"h\": 1e400,"
+                           " \"n\": -0, \"a\": [0.1, 2.5e-300], \"s\": \"\\u00e9\\n\\\"\\u0000\" }");
+    cr_assert_str_eq(s, "{\"big\":123456789012345678901234567890,\"f\":1.50,\"e\":1E+2,\"h\":1e400,"
+                        "\"n\":-0,\"a\":[0.1,2.5e-300],\"s\":\"\xC3\xA9\\n\\\"\\u0000\"}");
+    free(s);
+}
+
+Test(request, body_builder_sets_replaces_defaults_and_removes_members)
+{
+    const char *in = "{\"model\":\"m\",\"temperature\":0.70,\"tools\":[1],\"stream\":false,\"keep\":{\"x\":1e400}}";
+    dsml_jv_doc *d = dsml_jv_parse(in, strlen(in), 0, NULL);
+    cr_assert(d);
+    proxy_jobj o = {0};
+    proxy_jobj_init(&o, dsml_jv_root(d));
+    proxy_jobj_set_str(&o, "model", "up\"m", 4);        /* replaced in place */
+    proxy_jobj_set(&o, "stream", "true");
+    proxy_jobj_default(&o, "temperature", "1");          /* the client's value stays */
+    proxy_jobj_default(&o, "cache_prompt", "true");      /* appended */
+    proxy_jobj_del(&o, "tools");
+    proxy_jobj_del(&o, "absent");
+    cr_assert(proxy_jobj_get(&o, "keep"));
+    cr_assert_null(proxy_jobj_get(&o, "tools"));
+    dsml_buf b = {0};
+    cr_assert_eq(proxy_jobj_write(&o, &b), 0);
+    cr_assert_str_eq(b.data, "{\"model\":\"up\\\"m\",\"temperature\":0.70,\"stream\":true,\"keep\":{\"x\":1e400},\"cache_prompt\":true}");
+    dsml_buf_free(&b);
+    proxy_jobj_free(&o);
+    dsml_jv_free(d);
 }
 
 static char *roundtrip(const char *in)

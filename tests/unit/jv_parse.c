@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dsml_jv.h"
@@ -110,13 +111,20 @@ Test(jv_parse, string_escapes_are_decoded)
     dsml_jv_free(d);
 }
 
-Test(jv_parse, strings_without_escapes_point_into_the_text)
+Test(jv_parse, document_does_not_depend_on_the_text_after_parsing)
 {
-    const char *text = "{\"key\": \"value\"}";
+    const char src[] = "{\"key\": \"value\", \"n\": 1.50, \"e\": \"a\\nb\"}";
+    char *text = malloc(sizeof src);
+    cr_assert_not_null(text);
+    memcpy(text, src, sizeof src);
     dsml_jv_doc *d = parse_ok(text);
+    memset(text, 'x', sizeof src - 1);
+    free(text);
     const dsml_jv *r = dsml_jv_root(d);
-    cr_expect_eq(r->u.members[0].key, text + 2);
-    cr_expect_eq(r->u.members[0].value.u.s, text + 9);
+    cr_expect(str_eq(&r->u.members[0].value, "value", 5));
+    cr_expect(r->u.members[0].key_len == 3 && !memcmp(r->u.members[0].key, "key", 3));
+    cr_expect(r->u.members[1].value.len == 4 && !memcmp(r->u.members[1].value.u.s, "1.50", 4));
+    cr_expect(str_eq(&r->u.members[2].value, "a\nb", 3));
     dsml_jv_free(d);
 }
 

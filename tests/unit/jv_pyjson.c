@@ -96,7 +96,7 @@ Test(jv_pyjson, closer_guard_escapes_only_the_closer_slash)
     cr_expect_str_eq(plain, "{\"k/\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter\": \"a</\xEF\xBD\x9C"
                             "DSML\xEF\xBD\x9C" "parameter> b/c </\xEF\xBD\x9C" "DSML\xEF\xBD\x9C"
                             "invoke>\"}");
-    cr_expect_str_eq(guarded, "{\"k\\/\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter\": \"a<\\/"
+    cr_expect_str_eq(guarded, "{\"k\\u002f\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter\": \"a<\\u002f"
                               "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter> b/c </\xEF\xBD\x9C"
                               "DSML\xEF\xBD\x9C" "invoke>\"}");
     free(plain);

@@ -145,8 +145,8 @@ Test(openai, chunker_error_event)
     struct sse s = {{0}};
     dsml_sink sink = {sse_write, &s};
     dsml_chunker *ch = dsml_chunker_new(NULL, sink);
-    dsml_chunker_error(ch, "upstream \"closed\"", "upstream_error");
-    cr_assert_str_eq(s.out.data, "data: {\"error\":{\"message\":\"upstream \\\"closed\\\"\",\"type\":\"upstream_error\"}}\n\n");
+    dsml_chunker_error(ch, "upstream \"closed\"", "upstream_error", "upstream_closed");
+    cr_assert_str_eq(s.out.data, "data: {\"error\":{\"message\":\"upstream \\\"closed\\\"\",\"type\":\"upstream_error\",\"code\":\"upstream_closed\"}}\n\n");
     dsml_chunker_free(ch);
     dsml_buf_free(&s.out);
 }

@@ -300,3 +300,50 @@ Test(parser, every_split_of_a_long_mixed_input_gives_the_same_log)
     tu_rec_free(&got);
     dsml_buf_free(&in);
 }
+
+struct offs {
+    dsml_parser *p;
+    uint64_t invoke, param, value;
+};
+
+static int off_invoke(void *ud, const char *name, size_t len)
+{
+    struct offs *o = ud;
+    (void)name, (void)len;
+    o->invoke = dsml_callback_offset(o->p, NULL);
+    return 0;
+}
+static int off_param(void *ud, const char *name, size_t len, unsigned f)
+{
+    struct offs *o = ud;
+    (void)name, (void)len, (void)f;
+    o->param = dsml_callback_offset(o->p, NULL);
+    return 0;
+}
+static int off_value(void *ud, const char *at, size_t len)
+{
+    struct offs *o = ud;
+    (void)len;
+    if (o->value == (uint64_t)-1) o->value = dsml_callback_offset(o->p, at);
+    return 0;
+}
+
+Test(parser, callbacks_can_ask_for_the_offset_of_what_they_report)
+{
+    const char *in = "Hi" CALL;
+    uint64_t want_inv = (uint64_t)(strstr(in, "<" DS "invoke") - in);
+    uint64_t want_par = (uint64_t)(strstr(in, "<" DS "parameter") - in);
+    uint64_t want_val = (uint64_t)(strstr(in, "x</") - in);
+    for (size_t chunk = 1; chunk <= strlen(in); chunk += 5) {
+        struct offs o = {NULL, 0, 0, (uint64_t)-1};
+        dsml_callbacks cb = {.on_invoke = off_invoke, .on_param = off_param, .on_value = off_value};
+        o.p = dsml_parser_new(NULL, &cb, &o);
+        for (size_t i = 0; i < strlen(in); i += chunk)
+            dsml_feed(o.p, in + i, strlen(in) - i < chunk ? strlen(in) - i : chunk);
+        dsml_finish(o.p);
+        cr_assert_eq(o.invoke, want_inv, "chunk %zu", chunk);
+        cr_assert_eq(o.param, want_par, "chunk %zu", chunk);
+        cr_assert_eq(o.value, want_val, "chunk %zu", chunk);
+        dsml_parser_free(o.p);
+    }
+}

@@ -14,6 +14,7 @@
 #include "dsml_convert.h"
 #include "dsml_json.h"
 #include "dsml_jv.h"
+#include "dsml_render.h"
 
 static unsigned rnd_state;
 static unsigned rnd(unsigned n)
@@ -258,4 +259,77 @@ Test(roundtrip, convert_reports_bad_input_with_position)
     cr_assert(strstr(err.message, "E_NO_SEPARATOR"), "%s", err.message);
     cr_assert_eq(err.offset, 2);
     dsml_buf_free(&out);
+}
+
+/* A prefilled forced call: the prefix fed before the generated text gives that call. */
+Test(roundtrip, forced_call_prefix_continues_into_the_named_call)
+{
+    const dsml_dialect ds[] = {DSML_V4, DSML_V32, DSML_V31};
+    const char *rest[] = {
+        "<\xEF\xBD\x9C" "DSML\xEF\xBD\x9Cparameter name=\"city\" string=\"true\">Paris</\xEF\xBD\x9C"
+        "DSML\xEF\xBD\x9Cparameter>\n</\xEF\xBD\x9C" "DSML\xEF\xBD\x9Cinvoke>\n</\xEF\xBD\x9C"
+        "DSML\xEF\xBD\x9Ctool_calls>",
+        "<\xEF\xBD\x9C" "DSML\xEF\xBD\x9Cparameter name=\"city\" string=\"true\">Paris</\xEF\xBD\x9C"
+        "DSML\xEF\xBD\x9Cparameter>\n</\xEF\xBD\x9C" "DSML\xEF\xBD\x9Cinvoke>\n</\xEF\xBD\x9C"
+        "DSML\xEF\xBD\x9C" "function_calls>",
+        "{\"city\": \"Paris\"}<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end\xEF\xBD\x9C>"
+        "<\xEF\xBD\x9Ctool\xE2\x96\x81" "calls\xE2\x96\x81" "end\xEF\xBD\x9C>",
+    };
+    for (int i = 0; i < 3; i++) {
+        dsml_buf text = {0};
+        dsml_sink s = dsml_buf_sink(&text);
+        cr_assert_eq(dsml_render_call_prefix(ds[i], "get_weather", 11, &s), 0);
+        dsml_buf_puts(&text, rest[i]);
+        dsml_oai_options o;
+        dsml_oai_options_init(&o);
+        o.parse.dialect = ds[i];
+        o.parse.flags = DSML_STRICT;
+        dsml_message m;
+        cr_assert_eq(dsml_parse_message(text.data, text.len, &o, 1, &m), DSML_OK, "dialect %d", i);
+        cr_assert_eq(m.ncalls, 1);
+        cr_assert_str_eq(m.calls[0].name.data, "get_weather");
+        cr_assert_str_eq(m.calls[0].arguments.data, "{\"city\":\"Paris\"}");
+        dsml_message_free(&m);
+        dsml_buf_free(&text);
+    }
+    dsml_buf t = {0};
+    dsml_sink s = dsml_buf_sink(&t);
+    cr_assert_eq(dsml_render_call_prefix(DSML_V4, "a\"b", 3, &s), -1, "a quote cannot be written");
+    cr_assert_eq(dsml_render_call_prefix(DSML_V4, NULL, 0, &s), 0);
+    cr_assert_str_eq(t.data, "\n\n<\xEF\xBD\x9C" "DSML\xEF\xBD\x9Ctool_calls>\n");
+    dsml_buf_free(&t);
+}
+
+/* The message builder fed by deltas: reasoning and content fed separately (an upstream that
+ * already split them) give the same message as one completion. */
+Test(roundtrip, message_builder_accepts_separately_fed_reasoning_and_content)
+{
+    const char *reasoning = "I should look it up.";
+    const char *content = "Sure.\n\n<\xEF\xBD\x9C" "DSML\xEF\xBD\x9Ctool_calls>\n<\xEF\xBD\x9C"
+                          "DSML\xEF\xBD\x9Cinvoke name=\"f\">\n\n</\xEF\xBD\x9C"
+                          "DSML\xEF\xBD\x9Cinvoke>\n</\xEF\xBD\x9C" "DSML\xEF\xBD\x9Ctool_calls>";
+    dsml_oai_options o;
+    dsml_oai_options_init(&o);
+    o.parse.flags = DSML_THINKING;
+    uint64_t seed = 1;
+    o.make_id = dsml_id_seeded;
+    o.id_ud = &seed;
+    dsml_message m;
+    memset(&m, 0, sizeof m);
+    m.has_reasoning = 1;
+    dsml_oai *p = dsml_oai_new(&o, dsml_message_on_delta, &m);
+    dsml_oai_feed(p, reasoning, strlen(reasoning));
+    dsml_oai_end_reasoning(p);
+    dsml_oai_feed(p, content, strlen(content));
+    dsml_oai_finish(p);
+    cr_assert_eq(dsml_message_finish(&m, dsml_oai_result(p), NULL, 0), 0);
+    dsml_oai_free(p);
+    dsml_buf js = {0};
+    dsml_message_json(&m, &js);
+    cr_assert_str_eq(js.data, "{\"role\":\"assistant\",\"content\":\"Sure.\",\"reasoning_content\":"
+                              "\"I should look it up.\",\"tool_calls\":[{\"id\":\"call_910a2dec89025cc1658eec67\","
+                              "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}");
+    cr_assert_str_eq(m.finish, "tool_calls");
+    dsml_buf_free(&js);
+    dsml_message_free(&m);
 }

@@ -1,0 +1,52 @@
+/*
+ * corpus.c - a small multilingual text from which mkmodel learns the BPE merges of the
+ * synthetic vocabularies (English and other Latin-script prose, code, JSON, numbers,
+ * whitespace runs, Cyrillic, Greek, Chinese, Japanese, Korean, Arabic, emoji). Written
+ * for this project.
+ */
+#include "mkmodel.h"
+
+const char dsv4_corpus[] =
+    "The quick brown fox jumps over the lazy dog. The dog was not amused, and the fox ran\n"
+    "into the forest where the trees were tall and the light was green. In the morning the\n"
+    "farmer counted his sheep: there were 1024 of them, then 1023, then 2048 again after the\n"
+    "spring. Numbers like 3.14159, 2.71828 and 1,000,000 appear in text all the time.\n\n"
+    "When the engine starts, it reads the model file, checks every tensor, and maps the\n"
+    "weights into memory. Then it tokenizes the prompt, runs the layers one by one, and\n"
+    "samples the next token from the logits. The attention of each layer looks at a sliding\n"
+    "window of recent tokens and at compressed summaries of the older ones.\n\n"
+    "    def forward(self, x, positions):\n"
+    "        for layer in self.layers:\n"
+    "            x = layer(x, positions)  # residual streams\n"
+    "        return self.head(x)\n\n"
+    "int main(int argc, char **argv) {\n"
+    "    if (argc < 2) { fprintf(stderr, \"usage: %s FILE\\n\", argv[0]); return 1; }\n"
+    "    for (int i = 0; i < argc; i++) printf(\"%d: %s\\n\", i, argv[i]);\n"
+    "    return 0;\n"
+    "}\n\n"
+    "{\"name\": \"get_weather\", \"arguments\": {\"location\": \"Paris\", \"unit\": \"celsius\"}}\n"
+    "{\"id\": 42, \"values\": [1, 2, 3, 5, 8, 13, 21, 34], \"ok\": true, \"note\": null}\n\n"
+    "Der schnelle braune Fuchs springt über den faulen Hund. Größe, Straße und Mädchen sind\n"
+    "häufige Wörter. Le renard brun rapide saute par-dessus le chien paresseux; voilà un café\n"
+    "très célèbre à Paris. Il rapido volpe marrone salta sopra il cane pigro: è una città\n"
+    "bellissima, perché la gente è gentile. El zorro marrón rápido salta sobre el perro\n"
+    "perezoso. ¿Dónde está la biblioteca? ¡Qué día tan bonito! Ação, coração e não.\n\n"
+    "Быстрая коричневая лиса прыгает через ленивую собаку. Привет, как дела? Всё хорошо.\n"
+    "Η γρήγορη καφέ αλεπού πηδάει πάνω από τον τεμπέλη σκύλο. Καλημέρα κόσμε.\n\n"
+    "敏捷的棕色狐狸跳过了懒狗。今天天气很好，我们去公园散步吧。人工智能正在改变世界，\n"
+    "模型的参数越来越多，推理的速度也越来越快。北京、上海和深圳都是大城市。\n"
+    "素早い茶色の狐がのろまな犬を飛び越えた。今日はいい天気ですね。ありがとうございます。\n"
+    "カタカナのテキストとひらがなのテキストが混ざっています。東京タワーに行きました。\n"
+    "빠른 갈색 여우가 게으른 개를 뛰어넘었다. 안녕하세요, 만나서 반갑습니다.\n"
+    "الثعلب البني السريع يقفز فوق الكلب الكسول. مرحبا بالعالم.\n\n"
+    "Emoji are symbols too: 😀 😃 😄 🚀 🔥 ✨ 👍🏽 ❤️ 🇫🇷 and they often come in runs 🎉🎉🎉.\n"
+    "Whitespace matters:   three spaces,\ttabs,\t\ttwo tabs, and lines\n\n\nwith blank lines.\n"
+    "Trailing spaces   \nand carriage returns\r\nappear in files written on other systems.\r\n\n"
+    "Prices: $5.99, €12,50, £3; dates: 2024-05-17, 12/31/1999; times: 09:30, 23:59:59.\n"
+    "Version 1.2.3-beta+build.456 was released on 2026-04-24 with 284B parameters.\n"
+    "A sentence with (parentheses), [brackets], {braces}, <angles>, \"quotes\" and 'apostrophes'.\n"
+    "Markdown: # Title\n## Subtitle\n- item one\n- item two\n**bold** and _italic_ and `code`.\n"
+    "The model answered: \"I think the answer is 42, but let me check the calculation again.\"\n"
+    "Then it wrote the answer in a table:\n| a | b | a+b |\n|---|---|-----|\n| 1 | 2 | 3 |\n"
+    "the the the and and and of of of to to to in in in is is is that that that it it it\n"
+    "for for with with on on as as was was be be by by this this are are from from at at\n";
