@@ -20,6 +20,11 @@
 #   make fuzz-diff DIFF_CMD='...' | DIFF_LIB=path.so   compare another DSML parser with ours
 
 FUZZ_TARGETS := parse chunk stream roundtrip_dsml roundtrip_openai json request sse
+# the engine's GGUF reader, when the engine is in the tree
+FUZZ_HAVE_ENGINE := $(wildcard engine/gguf.h)
+ifneq ($(FUZZ_HAVE_ENGINE),)
+FUZZ_TARGETS += gguf
+endif
 FUZZ_ENGINE  ?= replay
 
 FUZZ_SRCS    := $(FUZZ_TARGETS:%=fuzz/fuzz_%.c)
@@ -30,6 +35,7 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BINDIR)/fuzz_%)
 ALL_OBJS     += $(FUZZ_OBJS) $(O)/fuzz/common.o $(O)/fuzz/replay.o
 
 $(FUZZ_OBJS) $(O)/fuzz/common.o $(O)/fuzz/replay.o: CPPFLAGS += -Ifuzz -Iproxy $(PROXY_CFLAGS)
+$(O)/fuzz/fuzz_gguf.o: CPPFLAGS += -Iengine
 
 ifeq ($(FUZZ_ENGINE),replay)
 FUZZ_MAIN := $(O)/fuzz/replay.o
@@ -40,9 +46,11 @@ FUZZ_LINK := -fsanitize=fuzzer
 endif
 
 # harnesses of the proxy's parsing paths link the proxy's reader objects and jansson
-$(FUZZ_BINDIR)/fuzz_request: $(O)/proxy/request.o $(O)/proxy/render.o
-$(FUZZ_BINDIR)/fuzz_sse: $(O)/proxy/sse.o
-FUZZ_LIBS := -ljansson -lm
+$(FUZZ_BINDIR)/fuzz_request: $(O)/proxy/request.o $(O)/proxy/render.o $(O)/proxy/flavor.o
+# the GGUF harness links the engine's library (after libdsml, which engine/chat.o uses)
+$(FUZZ_BINDIR)/fuzz_gguf: $(ENGINE_LIB)
+$(FUZZ_BINDIR)/fuzz_gguf: FUZZ_EXTRA_LIBS = $(DSML_LIB) -lpthread
+FUZZ_LIBS = $(FUZZ_EXTRA_LIBS) -ljansson -lm
 
 $(FUZZ_BINDIR)/fuzz_%: $(O)/fuzz/fuzz_%.o $(FUZZ_COMMON) $(FUZZ_MAIN) $(DSML_LIB)
 	@mkdir -p $(@D)
@@ -89,6 +97,7 @@ FUZZ_DICT_roundtrip_openai := fuzz/openai.dict
 FUZZ_DICT_json             := fuzz/json.dict
 FUZZ_DICT_request          := fuzz/openai.dict
 FUZZ_DICT_sse              := fuzz/sse.dict
+FUZZ_DICT_gguf             := fuzz/gguf.dict
 # libFuzzer: inputs up to 64 KiB, 10 s per input, 2 GiB; leaks are failures
 LF_RUN_FLAGS := -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 

@@ -433,6 +433,28 @@ int fz_jv_equal(const dsml_jv *a, const dsml_jv *b)
     }
 }
 
+int fz_jv_identical(const dsml_jv *a, const dsml_jv *b)
+{
+    if (a->type != b->type || a->len != b->len) return 0;
+    switch (a->type) {
+    case DSML_JV_NUMBER:
+    case DSML_JV_STRING: return !a->len || !memcmp(a->u.s, b->u.s, a->len);
+    case DSML_JV_ARRAY:
+        for (size_t i = 0; i < a->len; i++)
+            if (!fz_jv_identical(&a->u.items[i], &b->u.items[i])) return 0;
+        return 1;
+    case DSML_JV_OBJECT:
+        for (size_t i = 0; i < a->len; i++) {
+            const dsml_jv_member *x = &a->u.members[i], *y = &b->u.members[i];
+            if (x->key_len != y->key_len || (x->key_len && memcmp(x->key, y->key, x->key_len)) ||
+                !fz_jv_identical(&x->value, &y->value))
+                return 0;
+        }
+        return 1;
+    default: return 1;
+    }
+}
+
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
     dsml_jv_error e;

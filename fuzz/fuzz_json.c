@@ -31,29 +31,6 @@ static int buf_is(const dsml_buf *b, const char *s, size_t n)
     return b->len == n && (!n || !memcmp(b->data, s, n));
 }
 
-/* Structural equality with number text compared byte for byte (the minifier keeps it). */
-static int jv_identical(const dsml_jv *a, const dsml_jv *b)
-{
-    if (a->type != b->type || a->len != b->len) return 0;
-    switch (a->type) {
-    case DSML_JV_NUMBER:
-    case DSML_JV_STRING: return !a->len || !memcmp(a->u.s, b->u.s, a->len);
-    case DSML_JV_ARRAY:
-        for (size_t i = 0; i < a->len; i++)
-            if (!jv_identical(&a->u.items[i], &b->u.items[i])) return 0;
-        return 1;
-    case DSML_JV_OBJECT:
-        for (size_t i = 0; i < a->len; i++) {
-            const dsml_jv_member *x = &a->u.members[i], *y = &b->u.members[i];
-            if (x->key_len != y->key_len || (x->key_len && memcmp(x->key, y->key, x->key_len)) ||
-                !jv_identical(&x->value, &y->value))
-                return 0;
-        }
-        return 1;
-    default: return 1;
-    }
-}
-
 static void check_validator(const char *t, size_t n, size_t split, dsml_jv_doc *doc,
                             const dsml_jv_error *je)
 {
@@ -95,7 +72,7 @@ static void check_minify(const char *t, size_t n, size_t split, const dsml_jv *r
     FZ_CHECK(buf_is(&c, a.data, a.len), "minify is not idempotent");
     dsml_jv_error e;
     dsml_jv_doc *d = dsml_jv_parse(a.data, a.len, 0, &e);
-    FZ_CHECK(d && jv_identical(root, dsml_jv_root(d)), "minify changed the value:\n%s\n%s",
+    FZ_CHECK(d && fz_jv_identical(root, dsml_jv_root(d)), "minify changed the value:\n%s\n%s",
              fz_show(t, n), fz_show(a.data, a.len));
     dsml_jv_free(d);
     dsml_buf_free(&a);

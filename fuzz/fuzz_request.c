@@ -8,10 +8,13 @@
  *   bit 7     maximum reasoning effort (else from the request)
  *
  * Invariants:
- *   - proxy_req_parse (jansson) accepts or refuses with a status and a message; on success
- *     proxy_json_write gives valid JSON that jansson reads back equal to the tree, and the
- *     proxy's completions-mode prompt (proxy_render_prompt) is the renderer's prompt for
- *     the original body whenever both succeed;
+ *   - proxy_req_parse accepts or refuses with a status and a message; on success the
+ *     request writer (proxy_jv_write) and the untouched upstream-body builder (proxy_jobj)
+ *     give the same valid JSON, which reads back identical (number text verbatim); every
+ *     flavor's knobs keep it a JSON object; the proxy's completions-mode prompt
+ *     (proxy_render_prompt) is the renderer's prompt for the same body and options; a
+ *     forced call's prefill (proxy_call_prefix) followed by the call's closing tags
+ *     parses to one call of that tool;
  *   - dsml_render_prompt, its segment form (concatenated) and the pre-parsed form
  *     (dsml_render_prompt_jv) agree on success, bytes and error; errors carry a message
  *     and an offset inside the body;
@@ -81,28 +84,46 @@ static void check_proxy(const char *body, size_t len, unsigned h)
     if (proxy_req_parse(body, len, &r, &err)) {
         FZ_CHECK(err.status >= 400 && err.status < 600 && err.code && err.message[0],
                  "request refused without status, code or message");
-        FZ_CHECK(!r.root, "a refused request kept its tree");
+        FZ_CHECK(!r.doc, "a refused request kept its document");
         return;
     }
-    dsml_buf w = {0};
-    FZ_CHECK(!proxy_json_write(r.root, &w), "proxy_json_write failed");
-    FZ_CHECK(dsml_json_valid(w.data, w.len), "proxy_json_write wrote invalid JSON:\n%s",
+    /* the upstream body: written exactly (numbers verbatim), through proxy_jv_write and
+       through the body builder the proxy edits, and with each flavor's knobs */
+    dsml_buf w = {0}, w2 = {0};
+    FZ_CHECK(!proxy_jv_write(r.root, &w), "proxy_jv_write failed");
+    FZ_CHECK(dsml_json_valid(w.data, w.len), "proxy_jv_write wrote invalid JSON:\n%s",
              fz_show(w.data, w.len));
-    json_error_t je;
-    json_t *back = json_loadb(w.data, w.len, JSON_ALLOW_NUL, &je);
-    FZ_CHECK(back && json_equal(back, r.root), "the written request reads back different:\n%s",
-             fz_show(w.data, w.len));
-    json_decref(back);
-
-    /* completions mode: the proxy's prompt is the renderer's prompt for the body, for the
-       options the proxy passes (dialect, thinking on or off) */
+    dsml_jv_error je;
+    dsml_jv_doc *back = dsml_jv_parse(w.data, w.len, 0, &je);
+    FZ_CHECK(back && fz_jv_identical(dsml_jv_root(back), r.root),
+             "the written request reads back different:\n%s", fz_show(w.data, w.len));
+    dsml_jv_free(back);
+    proxy_jobj jo;
+    memset(&jo, 0, sizeof jo);
+    proxy_jobj_init(&jo, r.root);
+    FZ_CHECK(!proxy_jobj_write(&jo, &w2) && w2.len == w.len && !memcmp(w2.data, w.data, w.len),
+             "the untouched body builder writes another body\n%s\n%s", fz_show(w.data, w.len),
+             fz_show(w2.data, w2.len));
     proxy_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.dialect = h & 4 ? DSML_V32 : DSML_V4;
+    cfg.flavor = (proxy_flavor)((h >> 3) % 5);
     int thinking = (h & 3) == 2 || ((h & 3) != 1 && r.thinking == 1);
+    proxy_flavor_apply(&cfg, h & 1, &jo, thinking, r.reasoning_effort);
+    dsml_buf_clear(&w2);
+    FZ_CHECK(!proxy_jobj_write(&jo, &w2), "body builder failed");
+    back = dsml_jv_parse(w2.data, w2.len, 0, &je);
+    FZ_CHECK(back && dsml_jv_root(back)->type == DSML_JV_OBJECT,
+             "the %s upstream body is not a JSON object:\n%s", proxy_flavor_name(cfg.flavor),
+             fz_show(w2.data, w2.len));
+    dsml_jv_free(back);
+    proxy_jobj_free(&jo);
+
+    /* completions mode: the proxy's prompt is the renderer's prompt for the body, for the
+       options the proxy passes (dialect, thinking on or off) */
     dsml_buf pp = {0};
     char msg[512];
-    int prc = proxy_render_prompt(&cfg, r.root, thinking, r.reasoning_effort, &pp, msg, sizeof msg);
+    int prc = proxy_render_prompt(&cfg, &r, thinking, &pp, msg, sizeof msg);
     if (prc) FZ_CHECK(msg[0], "proxy_render_prompt failed without a message");
     dsml_render_options o;
     dsml_render_options_init(&o);
@@ -112,14 +133,34 @@ static void check_proxy(const char *body, size_t len, unsigned h)
     dsml_sink ds = dsml_buf_sink(&direct);
     dsml_render_error re;
     int drc = dsml_render_prompt(body, len, &o, &ds, &re);
-    if (!drc && !prc)
+    FZ_CHECK(!drc == !prc, "the proxy %s the prompt, dsml_render_prompt %s it",
+             prc ? "refuses" : "renders", drc ? "refuses" : "renders");
+    if (!drc)
         FZ_CHECK(direct.len == pp.len && (!pp.len || !memcmp(direct.data, pp.data, pp.len)),
-                 "the proxy renders another prompt than dsml_render_prompt for the same "
-                 "body\n--- body\n%s\n--- proxy\n%s\n--- renderer\n%s",
-                 fz_show(body, len), fz_show(pp.data, pp.len), fz_show(direct.data, direct.len));
+                 "the proxy renders another prompt than dsml_render_prompt for the same body");
+
+    /* a forced call's prefill, followed by the end of a call, parses to one call */
+    dsml_buf pre = {0};
+    if (!proxy_call_prefix(&cfg, &r, thinking, &pre) && pre.len && r.tool_choice == PROXY_TC_NAMED) {
+        dsml_buf_puts(&pre, "</\xEF\xBD\x9C" "DSML\xEF\xBD\x9Cinvoke>\n</\xEF\xBD\x9C" "DSML\xEF\xBD\x9C");
+        dsml_buf_puts(&pre, cfg.dialect == DSML_V32 ? "function_calls>" : "tool_calls>");
+        dsml_oai_options oo;
+        dsml_oai_options_init(&oo);
+        oo.parse.dialect = cfg.dialect;
+        dsml_message m;
+        dsml_code c = dsml_parse_message(pre.data, pre.len, &oo, 0, &m);
+        size_t nl = strlen(r.tool_choice_name);
+        FZ_CHECK(c == DSML_OK && m.ncalls == 1 && m.calls[0].name.len == nl &&
+                     !memcmp(m.calls[0].name.data, r.tool_choice_name, nl),
+                 "the prefill for tool %s does not parse to that call:\n%s",
+                 fz_show(r.tool_choice_name, nl), fz_show(pre.data, pre.len));
+        dsml_message_free(&m);
+    }
+    dsml_buf_free(&pre);
     dsml_buf_free(&direct);
     dsml_buf_free(&pp);
     dsml_buf_free(&w);
+    dsml_buf_free(&w2);
     proxy_req_free(&r);
 }
 

@@ -7,9 +7,9 @@
  *   bits 1-2  reader limits (max_line / max_event): default, 16/64, 64/256, 1024/4096
  *
  * Invariants:
- *   - the proxy's SSE reader (proxy/sse.c) and libdsml's (dsml_sse.h) deliver the same
- *     events (type, data, id, retry) and end in the same status at the same offset, fed
- *     one-shot or per the plan;
+ *   - the SSE reader the proxy uses (dsml_sse.h) delivers the same events (type, data, id,
+ *     retry) and ends in the same status at the same offset fed one-shot, per the plan,
+ *     and one byte at a time;
  *   - each event's data goes through the steps of the proxy's upstream handler (chat.c:
  *     [DONE] ends the stream, jansson parses the chunk with JSON_ALLOW_NUL, an "error"
  *     member ends it, choices[0].delta (or .message) gives reasoning_content / reasoning
@@ -30,7 +30,6 @@
 #include "dsml_openai.h"
 #include "dsml_sse.h"
 #include "fuzz.h"
-#include "sse.h"
 
 /* ---- event logs from both readers ---------------------------------------------------- */
 
@@ -44,13 +43,6 @@ static void log_event(dsml_buf *b, const char *type, const char *data, size_t le
 }
 
 static int on_dsml_event(void *ud, const dsml_sse_event *e)
-{
-    FZ_CHECK(e->data[e->data_len] == 0, "event data not NUL-terminated");
-    log_event(ud, e->type, e->data, e->data_len, e->id, e->retry_ms);
-    return 0;
-}
-
-static int on_proxy_event(void *ud, const proxy_sse_event *e)
 {
     FZ_CHECK(e->data[e->data_len] == 0, "event data not NUL-terminated");
     log_event(ud, e->type, e->data, e->data_len, e->id, e->retry_ms);
@@ -71,22 +63,6 @@ static void read_dsml(const char *t, size_t n, const size_t *ch, size_t nch, siz
     if (st != DSML_SSE_OK && st != DSML_SSE_TRUNCATED)
         dsml_buf_printf(log, " at %llu", (unsigned long long)s.error_at);
     dsml_sse_free(&s);
-}
-
-static void read_proxy(const char *t, size_t n, const size_t *ch, size_t nch, size_t ml,
-                       size_t me, dsml_buf *log)
-{
-    proxy_sse s;
-    proxy_sse_init(&s, ml, me, on_proxy_event, log);
-    proxy_sse_status st = PROXY_SSE_OK;
-    if (!ch) st = proxy_sse_feed(&s, t, n);
-    for (size_t i = 0, at = 0; ch && i < nch && st == PROXY_SSE_OK; at += ch[i++])
-        st = proxy_sse_feed(&s, t + at, ch[i]);
-    if (st == PROXY_SSE_OK) st = proxy_sse_finish(&s);
-    dsml_buf_printf(log, "= status %d", (int)st);
-    if (st != PROXY_SSE_OK && st != PROXY_SSE_TRUNCATED)
-        dsml_buf_printf(log, " at %llu", (unsigned long long)s.error_at);
-    proxy_sse_free(&s);
 }
 
 /* ---- the upstream handler's steps ----------------------------------------------------- */
@@ -221,22 +197,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     size_t nch;
     size_t *ch = fz_plan_chunks(&plan, n, &nch);
-    dsml_buf a = {0}, b = {0}, c = {0}, d = {0};
+    dsml_buf a = {0}, b = {0}, c = {0};
+    fz_plan bytes = {3, 0, 0, 0, {0}};
+    size_t nby;
+    size_t *by = fz_plan_chunks(&bytes, n, &nby);
     read_dsml(t, n, NULL, 0, ml, me, &a);
     read_dsml(t, n, ch, nch, ml, me, &b);
-    read_proxy(t, n, NULL, 0, ml, me, &c);
-    read_proxy(t, n, ch, nch, ml, me, &d);
-    FZ_CHECK(!strcmp(a.data, b.data), "libdsml SSE reader: chunking changes the events\n--- one-shot\n%s\n--- chunked\n%s",
+    read_dsml(t, n, by, nby, ml, me, &c);
+    FZ_CHECK(!strcmp(a.data, b.data), "SSE reader: chunking changes the events\n--- one-shot\n%s\n--- chunked\n%s",
              a.data, b.data);
-    FZ_CHECK(!strcmp(c.data, d.data), "proxy SSE reader: chunking changes the events\n--- one-shot\n%s\n--- chunked\n%s",
-             c.data, d.data);
-    FZ_CHECK(!strcmp(a.data, c.data), "the proxy's and libdsml's SSE readers differ\n--- libdsml\n%s\n--- proxy\n%s",
+    FZ_CHECK(!strcmp(a.data, c.data), "SSE reader: byte-at-a-time feeding changes the events\n--- one-shot\n%s\n--- bytes\n%s",
              a.data, c.data);
+    free(by);
     upstream_path(t, n, h & 1);
     free(ch);
     dsml_buf_free(&a);
     dsml_buf_free(&b);
     dsml_buf_free(&c);
-    dsml_buf_free(&d);
     return 0;
 }

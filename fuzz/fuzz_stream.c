@@ -16,7 +16,9 @@
  *     reason is the message's;
  *   - the SSE text is a well-formed event stream of valid JSON chunks ending in
  *     `data: [DONE]`, and decoding its strings gives back the deltas (invalid UTF-8
- *     replaced by U+FFFD, as the JSON escaper does).
+ *     replaced by U+FFFD, as the JSON escaper does);
+ *   - the message built from the deltas (dsml_message_on_delta / dsml_message_finish, fed
+ *     per the plan) is the non-stream message, JSON byte for byte.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@ struct concat {
     dsml_buf content_view, reasoning_view; /* the same, as JSON readers see the deltas */
     struct call *calls;
     uint32_t n, cap;
-    int open, finished;
+    int open, finished, blocks;
     const char *finish;
     dsml_chunker *ch;
 };
@@ -113,6 +115,9 @@ static int on_delta(void *ud, const dsml_delta *d)
                  d->index);
         c->calls[d->index].complete = 1;
         c->open = 0;
+        break;
+    case DSML_DELTA_BLOCK:
+        FZ_CHECK(!c->open && !c->blocks++, "block delta inside a call or twice");
         break;
     case DSML_DELTA_FINISH:
         FZ_CHECK(d->finish, "FINISH without a reason");
@@ -329,6 +334,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(j == m.ncalls, "%u complete streamed calls, %zu in the message", j, m.ncalls);
     }
     check_sse(&sse, &c);
+
+    /* the same text through the public message builder, fed per the plan, gives the same
+       message JSON as dsml_parse_message */
+    dsml_message mb;
+    memset(&mb, 0, sizeof mb);
+    mb.has_reasoning = (o.flags & DSML_THINKING) != 0;
+    seed = 11;
+    s = dsml_oai_new(&oo, dsml_message_on_delta, &mb);
+    FZ_CHECK(s, "dsml_oai_new failed");
+    sc = DSML_OK;
+    for (size_t i = 0, at = 0; i < nch && sc == DSML_OK; at += ch[i++])
+        sc = dsml_oai_feed(s, text + at, ch[i]);
+    f = dsml_oai_finish(s);
+    if (sc == DSML_OK) sc = f;
+    const dsml_result *rr = dsml_oai_result(s);
+    size_t tail = rr->status == DSML_INCOMPLETE && rr->incomplete_at < len ? (size_t)rr->incomplete_at : len;
+    FZ_CHECK(!dsml_message_finish(&mb, rr, text + tail, len - tail), "dsml_message_finish failed");
+    dsml_oai_free(s);
+    if (mc == DSML_OK) {
+        dsml_buf ja = {0}, jb = {0};
+        dsml_message_json(&m, &ja);
+        dsml_message_json(&mb, &jb);
+        FZ_CHECK(ja.len == jb.len && !memcmp(ja.data, jb.data, ja.len) && !strcmp(m.finish, mb.finish),
+                 "the streamed message builder differs from dsml_parse_message\n--- parse\n%s %s\n"
+                 "--- builder\n%s %s",
+                 fz_show(ja.data, ja.len), m.finish, fz_show(jb.data, jb.len), mb.finish);
+        dsml_buf_free(&ja);
+        dsml_buf_free(&jb);
+    }
+    dsml_message_free(&mb);
 
     free(ch);
     dsml_chunker_free(c.ch);

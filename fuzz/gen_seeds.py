@@ -6,13 +6,19 @@ renderer cases (spec/render) and the proxy's recorded completions (tests/proxy/r
 input layouts are described in fuzz/fuzz.h and fuzz/README.md. Deterministic: running it
 twice gives the same files, so the committed corpus only changes when its sources do.
 
-usage: python3 fuzz/gen_seeds.py [--root DIR]
+usage: python3 fuzz/gen_seeds.py [--root DIR] [--dsv4 BIN]
+
+--dsv4: the engine's command; its tiny model's metadata (every hyperparameter and the
+tokenizer, no tensors) becomes a GGUF seed. Without it an existing such seed is kept.
 """
 import argparse
 import hashlib
 import json
 import os
 import shutil
+import struct
+import subprocess
+import tempfile
 
 BAR = "\uff5c"
 LOW = "\u2581"
@@ -273,6 +279,106 @@ def sse_seeds(c, root):
 
 
 # --------------------------------------------------------------------------------------
+# GGUF images (the engine's reader)
+# --------------------------------------------------------------------------------------
+GT = dict(u8=0, i8=1, u16=2, i16=3, u32=4, i32=5, f32=6, bool=7, str=8, arr=9, u64=10,
+          i64=11, f64=12)
+SCALAR = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<B", 10: "<Q",
+          11: "<q", 12: "<d"}
+
+
+def gstr(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gval(t, v):
+    if t == GT["str"]:
+        return gstr(v)
+    if t == GT["arr"]:
+        et, items = v
+        return struct.pack("<IQ", et, len(items)) + b"".join(gval(et, x) for x in items)
+    return struct.pack(SCALAR[t], v)
+
+
+def gguf_image(kvs, tensors, align=32):
+    """kvs: [(key, type, value)]; tensors: [(name, ggml type, dims, data bytes)]."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        out += gstr(k) + struct.pack("<I", t) + gval(t, v)
+    offs, data = [], b""
+    for name, t, dims, blob in tensors:
+        data += b"\0" * (-len(data) % align)
+        offs.append(len(data))
+        data += blob
+    for (name, t, dims, blob), off in zip(tensors, offs):
+        out += gstr(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", t, off)
+    out += b"\0" * (-len(out) % align)
+    return out + data
+
+
+def gguf_skip_value(b, i, t):
+    if t == GT["str"]:
+        (n,) = struct.unpack_from("<Q", b, i)
+        return i + 8 + n
+    if t == GT["arr"]:
+        et, n = struct.unpack_from("<IQ", b, i)
+        i += 12
+        for _ in range(n):
+            i = gguf_skip_value(b, i, et)
+        return i
+    return i + struct.calcsize(SCALAR[t])
+
+
+def gguf_metadata_only(b):
+    """The same image with its metadata and no tensors."""
+    _, _, n_t, n_kv = struct.unpack_from("<4sIQQ", b, 0)
+    i = 24
+    for _ in range(n_kv):
+        (kl,) = struct.unpack_from("<Q", b, i)
+        i += 8 + kl
+        (t,) = struct.unpack_from("<I", b, i)
+        i = gguf_skip_value(b, i + 4, t)
+    return b[:4] + struct.pack("<IQQ", 3, 0, n_kv) + b[24:i]
+
+
+def gguf_seeds(c, root, dsv4):
+    f16one = struct.pack("<e", 1.0)
+    q8 = struct.pack("<e", 0.5) + bytes(range(32))
+    kvs = [("general.architecture", GT["str"], "deepseek4"), ("general.alignment", GT["u32"], 32),
+           ("a.u8", GT["u8"], 7), ("a.i8", GT["i8"], -7), ("a.u16", GT["u16"], 700),
+           ("a.i16", GT["i16"], -700), ("a.u32", GT["u32"], 70000), ("a.i32", GT["i32"], -70000),
+           ("a.f32", GT["f32"], 0.5), ("a.bool", GT["bool"], 1), ("a.u64", GT["u64"], 1 << 40),
+           ("a.i64", GT["i64"], -(1 << 40)), ("a.f64", GT["f64"], 0.25),
+           ("a.arr_i32", GT["arr"], (GT["i32"], [1, 2, 3])),
+           ("a.arr_str", GT["arr"], (GT["str"], ["a", "", "\u65e5"])),
+           ("a.arr_f32", GT["arr"], (GT["f32"], [1.0, -2.5]))]
+    tensors = [("t.f32", 0, [4], struct.pack("<4f", 1, 2, 3, 4)),
+               ("t.f16", 1, [8, 2], f16one * 16),
+               ("t.q8_0", 8, [32], q8),
+               ("t.i32", 26, [2, 1, 1, 2], struct.pack("<4i", 1, 2, 3, 4))]
+    c.add("gguf", "containers", gguf_image(kvs, tensors))
+    c.add("gguf", "metadata-only", gguf_image(kvs[:4], []))
+    c.add("gguf", "align64", gguf_image([("general.alignment", GT["u32"], 64)], tensors[:2], 64))
+    c.add("gguf", "empty", gguf_image([], []))
+    base = os.path.join(root, "fuzz", "corpus", "gguf")
+    if dsv4:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "tiny.gguf")
+            subprocess.run([dsv4, "mkmodel", "--preset", "tiny", "--quant", "q8", "--seed", "1",
+                            "-q", "-o", path], check=True)
+            with open(path, "rb") as f:
+                c.add("gguf", "m-tiny-metadata", gguf_metadata_only(f.read()))
+    elif os.path.isdir(base):
+        for fn in os.listdir(base):
+            if fn.startswith("m-"):
+                with open(os.path.join(base, fn), "rb") as f:
+                    c.files.setdefault("gguf", {})[fn] = f.read()
+
+
+# --------------------------------------------------------------------------------------
 # dictionaries
 # --------------------------------------------------------------------------------------
 def dict_line(name, value):
@@ -331,7 +437,15 @@ def write_dicts(root):
            '"reasoning_content":"', '"text":"', '"finish_reason":"stop"',
            '"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"',
            '"usage":{"prompt_tokens":1,"completion_tokens":2}', '"error":{"message":"x"}']
+    gguf = [b"GGUF\x03\x00\x00\x00", "general.alignment", "general.architecture",
+            "deepseek4", "tokenizer.ggml.tokens", "tokenizer.ggml.merges",
+            "tokenizer.ggml.token_type", "tokenizer.ggml.model", "block_count",
+            "embedding_length", "context_length", "attention.head_count", "expert_count",
+            "token_embd.weight", "output.weight", "blk.0.", ".weight",
+            struct.pack("<Q", 0), struct.pack("<Q", 1 << 63), struct.pack("<I", 8),
+            struct.pack("<I", 9), struct.pack("<I", 26), struct.pack("<Q", 32)]
     files = {
+        "gguf.dict": gguf,
         "dsml.dict": ds,
         "json.dict": json_toks,
         "openai.dict": openai + json_toks + ds,
@@ -354,11 +468,13 @@ def write_dicts(root):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    ap.add_argument("--dsv4", help="the dsv4 command (for the tiny-model metadata seed)")
     a = ap.parse_args()
     c = Corpus(a.root)
     dsml_seeds(c, a.root)
     openai_seeds(c, a.root)
     sse_seeds(c, a.root)
+    gguf_seeds(c, a.root, a.dsv4)
     c.write()
     write_dicts(a.root)
 
