@@ -101,7 +101,8 @@ FUZZ_DICT_gguf             := fuzz/gguf.dict
 # libFuzzer: inputs up to 64 KiB, 10 s per input, 2 GiB; leaks are failures
 LF_RUN_FLAGS := -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-fuzz-smoke: deps ## every harness FUZZ_SECONDS s (default 30) + corpus and crash replay, libFuzzer+sanitizers
+fuzz-smoke: ## every harness FUZZ_SECONDS s (default 30) + corpus and crash replay, libFuzzer+sanitizers
+	@command -v $(LF_CC) >/dev/null || { echo "fuzz-smoke: $(LF_CC) not found (make deps installs clang)"; exit 2; }
 	@$(MAKE) --no-print-directory fuzz-libfuzzer-bins
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=fuzz-smoke-%)
 	@echo "fuzz-smoke: $(words $(FUZZ_TARGETS)) harnesses, $(FUZZ_SECONDS) s each: no crash"
@@ -109,7 +110,8 @@ fuzz-smoke: deps ## every harness FUZZ_SECONDS s (default 30) + corpus and crash
 fuzz-smoke-%:
 	@rm -rf $(FUZZ_SMOKE)/$* && mkdir -p $(FUZZ_SMOKE)/$*/corpus $(FUZZ_SMOKE)/$*/crashes
 	@echo "== fuzz-smoke $*: replay $(call FUZZ_CASE_DIRS,$*)"
-	@$(LF_BINDIR)/fuzz_$* -runs=0 $(LF_RUN_FLAGS) $(call FUZZ_CASE_DIRS,$*) \
+	@$(LF_BINDIR)/fuzz_$* -runs=0 $(LF_RUN_FLAGS) -artifact_prefix=$(FUZZ_SMOKE)/$*/crashes/ \
+	  $(call FUZZ_CASE_DIRS,$*) \
 	  > $(FUZZ_SMOKE)/$*/replay.log 2>&1 || { tail -n 60 $(FUZZ_SMOKE)/$*/replay.log; exit 1; }
 	@echo "== fuzz-smoke $*: $(FUZZ_SECONDS) s of libFuzzer"
 	@$(LF_BINDIR)/fuzz_$* -max_total_time=$(FUZZ_SECONDS) $(LF_RUN_FLAGS) \
@@ -137,7 +139,8 @@ SECONDS ?= 0
 FUZZ_OUT ?= $(O)/fuzz-out
 INSTANCES ?= 1
 
-fuzz: deps ## AFL++ run: TARGET=<harness> [SECONDS=n, 0 = until Ctrl-C] [INSTANCES=n]
+fuzz: ## AFL++ run: TARGET=<harness> [SECONDS=n, 0 = until Ctrl-C] [INSTANCES=n]
+	@command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz not found (make deps installs afl++)"; exit 2; }
 	@case " $(FUZZ_TARGETS) " in *" $(TARGET) "*) ;; *) \
 	  echo "fuzz: unknown TARGET '$(TARGET)' (one of: $(FUZZ_TARGETS))"; exit 2;; esac
 	@$(MAKE) --no-print-directory fuzz-afl-bins fuzz-libfuzzer-bins
