@@ -57,7 +57,7 @@ $(FUZZ_BINDIR)/fuzz_%: $(O)/fuzz/fuzz_%.o $(FUZZ_COMMON) $(FUZZ_MAIN) $(DSML_LIB
 	$(CC) $(LDFLAGS) $(FUZZ_LINK) -o $@ $^ $(FUZZ_LIBS)
 
 .PHONY: fuzz-bins fuzz-libfuzzer-bins fuzz-afl-bins test-fuzz-replay fuzz-smoke fuzz fuzz-seeds
-fuzz-bins: $(FUZZ_BINS)
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_BINDIR)/fuzz_diff
 
 # --- regression replay (part of `make test`) -------------------------------------------
 # Runs every harness over its seed corpus and every past crash, with the compiler and
@@ -149,7 +149,67 @@ fuzz: ## AFL++ run: TARGET=<harness> [SECONDS=n, 0 = until Ctrl-C] [INSTANCES=n]
 	  "$(LF_BINDIR)/fuzz_$(TARGET)" "$(FUZZ_DICT_$(TARGET))" $(call FUZZ_CASE_DIRS,$(TARGET))
 
 # --- seeds -------------------------------------------------------------------------------
-fuzz-seeds: ## regenerate the seed corpora fuzz/corpus/* from spec/ and tests/proxy/rec
-	python3 fuzz/gen_seeds.py
+fuzz-seeds: $(if $(FUZZ_HAVE_ENGINE),$(DSV4_BIN)) ## regenerate the seed corpora fuzz/corpus/* and the dictionaries
+	python3 fuzz/gen_seeds.py $(if $(FUZZ_HAVE_ENGINE),--dsv4 $(DSV4_BIN))
 
-CLEAN_EXTRA +=
+# --- differential mode: another project's parser against libdsml --------------------------
+# dsml-diff (a command, part of `make all`), the fuzz_diff harness (the other parser named
+# in the environment), and an example library implementing fuzz/dsml_diff.h with libdsml.
+DIFF_BIN     := $(O)/bin/dsml-diff
+DIFF_OBJS    := $(O)/fuzz/diff.o $(O)/fuzz/diff_main.o $(O)/fuzz/common.o $(O)/tests/testutil.o
+DIFF_EXAMPLE := $(O)/fuzz/lib/libdsml_diff_example.so
+ALL_OBJS     += $(O)/fuzz/diff.o $(O)/fuzz/diff_main.o $(O)/fuzz/fuzz_diff.o $(O)/fuzz/diff_example.o
+BINS         += $(DIFF_BIN)
+$(O)/fuzz/diff.o $(O)/fuzz/diff_main.o $(O)/fuzz/fuzz_diff.o $(O)/fuzz/diff_example.o: CPPFLAGS += -Ifuzz
+
+$(DIFF_BIN): $(DIFF_OBJS) $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -ldl -lm
+
+$(FUZZ_BINDIR)/fuzz_diff: $(O)/fuzz/fuzz_diff.o $(O)/fuzz/diff.o $(FUZZ_COMMON) $(FUZZ_MAIN) $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $(FUZZ_LINK) -o $@ $^ -ldl -lm
+
+$(DIFF_EXAMPLE): $(O)/fuzz/diff_example.o $(DSML_LIB)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ -lm
+
+DIFF_CORPUS   ?= fuzz/corpus/diff
+DIFF_DIALECT  ?= v4
+DIFF_THINKING ?= 0
+DIFF_STRICT   ?= 0
+DIFF_CLI_FLAGS = --dialect $(DIFF_DIALECT) $(if $(filter 1,$(DIFF_THINKING)),--thinking) \
+                 $(if $(filter 1,$(DIFF_STRICT)),--strict)
+DIFF_OUT      := $(O)/fuzz-diff
+.PHONY: test-fuzz-diff fuzz-diff
+test-fuzz-diff: $(DIFF_BIN) $(DIFF_EXAMPLE) $(DSML_BIN) ## differential mode against libdsml itself (library and command), and a disagreement it must report
+	@echo "== differential mode self-test ($(O))"
+	@set -e; \
+	$(DIFF_BIN) --lib $(DIFF_EXAMPLE) $(DIFF_CORPUS) | tail -n 1; \
+	$(DIFF_BIN) --lib $(DIFF_EXAMPLE) --strict --thinking --dialect auto $(DIFF_CORPUS) | tail -n 1; \
+	$(DIFF_BIN) --cmd '$(abspath $(DSML_BIN)) parse' $(DIFF_CORPUS) | tail -n 1; \
+	$(DIFF_BIN) --cmd '$(abspath $(DSML_BIN)) parse --strict' --strict $(DIFF_CORPUS) | tail -n 1; \
+	rc=0; $(DIFF_BIN) --max-reports 1 --strict --cmd '$(abspath $(DSML_BIN)) parse' $(DIFF_CORPUS) \
+	  > $(O)/fuzz/diff-negative.txt || rc=$$?; \
+	[ $$rc = 1 ] && grep -q 'acceptance differs' $(O)/fuzz/diff-negative.txt || \
+	  { echo "dsml-diff did not report a strict/tolerant disagreement"; cat $(O)/fuzz/diff-negative.txt; exit 1; }; \
+	echo "dsml-diff: a strict/tolerant disagreement is reported (exit 1)"
+
+TEST_RUNS      += test-fuzz-diff
+ASAN_TEST_RUNS += test-fuzz-diff
+
+fuzz-diff: $(DIFF_BIN) ## compare your parser with libdsml: DIFF_CMD='cmd' or DIFF_LIB=lib.so [DIFF_DIALECT= DIFF_THINKING= DIFF_STRICT= SECONDS=]
+	@if [ -n "$(DIFF_LIB)" ]; then set -- --lib "$(DIFF_LIB)"; \
+	elif [ -n "$(DIFF_CMD)" ]; then set -- --cmd "$(DIFF_CMD)"; \
+	else echo "fuzz-diff: set DIFF_CMD='your-parser ...' or DIFF_LIB=path/to/lib.so"; exit 2; fi; \
+	$(DIFF_BIN) "$$@" $(DIFF_CLI_FLAGS) $(DIFF_CORPUS)
+	@if [ "$(SECONDS)" -gt 0 ] 2>/dev/null; then \
+	  $(MAKE) --no-print-directory fuzz-libfuzzer-bins && \
+	  mkdir -p $(DIFF_OUT)/corpus $(DIFF_OUT)/crashes && \
+	  DSML_DIFF_LIB="$(DIFF_LIB)" DSML_DIFF_CMD="$(DIFF_CMD)" \
+	  DSML_DIFF_OPTIONS="dialect=$(DIFF_DIALECT) thinking=$(DIFF_THINKING) strict=$(DIFF_STRICT)" \
+	  $(LF_BINDIR)/fuzz_diff -max_total_time=$(SECONDS) $(LF_RUN_FLAGS) -dict=fuzz/dsml.dict \
+	    -artifact_prefix=$(DIFF_OUT)/crashes/ $(DIFF_OUT)/corpus $(DIFF_CORPUS) || { \
+	  for f in $(DIFF_OUT)/crashes/*; do [ -f "$$f" ] && echo "reproduce: DSML_DIFF_LIB='$(DIFF_LIB)' \
+	    DSML_DIFF_CMD='$(DIFF_CMD)' DSML_DIFF_OPTIONS='dialect=$(DIFF_DIALECT) thinking=$(DIFF_THINKING) strict=$(DIFF_STRICT)' \
+	    $(LF_BINDIR)/fuzz_diff $$f"; done; exit 1; }; fi

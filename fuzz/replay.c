@@ -22,6 +22,9 @@ static int verbose;
 static size_t ran;
 static const char *current; /* the input being run, named when the process dies */
 
+/* Optional in a harness (libFuzzer calls it once before the first input). */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 /* Present when the harness is linked with a sanitizer runtime. */
 extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
 
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [-v] FILE|DIR...\n", argv[0]);
         return 2;
     }
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     for (int i = first; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st)) {
