@@ -55,20 +55,28 @@ void dsv4_cuda_swiglu(cudaStream_t s, const float *g, const float *u, float *h, 
     if (n > 0) CUDA_LAUNCH(swiglu_kernel<<<nblocks(n, 256), 256, 0, s>>>(g, u, h, n, limit, w, per));
 }
 
+/* One warp per rounding block: the lanes share the block's absolute maximum (a max, so
+ * the order does not matter) and round their elements as fp8_block does. */
 __global__ void fp8_kernel(float *x, int64_t row_len, int64_t rows, int64_t nround, int block, int64_t nb)
 {
-    const int64_t id = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const int64_t id = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
     if (id >= rows * nb) return;
     const int64_t r = id / nb, k = id % nb, i0 = k * block;
     const int64_t m = nround - i0 < block ? nround - i0 : block;
-    fp8_block(x + r * row_len + i0, m);
+    float *xb = x + r * row_len + i0;
+    float amax = 1e-4f;
+    for (int64_t j = lane; j < m; j += 32) amax = fmaxf(amax, fabsf(xb[j]));
+    amax = warp_max(amax);
+    const float sc = pow2_ceil(__fdiv_rn(amax, 448.f));
+    for (int64_t j = lane; j < m; j += 32) xb[j] = mul(round_e4m3(__fdiv_rn(xb[j], sc)), sc);
 }
 
 void dsv4_cuda_fp8_round(cudaStream_t s, float *x, int64_t row_len, int64_t rows, int64_t nround, int block)
 {
     const int64_t nb = (nround + block - 1) / block;
     if (rows <= 0 || nb <= 0) return;
-    CUDA_LAUNCH(fp8_kernel<<<nblocks(rows * nb, 128), 128, 0, s>>>(x, row_len, rows, nround, block, nb));
+    CUDA_LAUNCH(fp8_kernel<<<nblocks(rows * nb * 32, 128), 128, 0, s>>>(x, row_len, rows, nround, block, nb));
 }
 
 __global__ void fp4h_kernel(float *x, int64_t row_len, int block)

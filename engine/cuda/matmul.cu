@@ -3,7 +3,10 @@
  *
  * Kernel shape: blocks of 8 warps, one warp per output row; lane l takes chunks l, l+32,
  * ... of the row, decodes each chunk once and accumulates it against NT token rows of x;
- * the warp then reduces its lanes. Plain types whose rows are not a multiple of 32 take a
+ * the warp then reduces its lanes. For one token (decode, expert products) the block first
+ * stages its x row in shared memory, padded by one float per 32 so that the 32 lanes,
+ * each reading its own chunk, hit 32 different banks (read straight from global memory,
+ * every load instruction of the warp touched 32 cache lines). Plain types whose rows are not a multiple of 32 take a
  * per-element path (GENERIC). Rows of a gathered product (experts) come from an id array
  * in device memory, so routing never returns to the host.
  */
@@ -12,12 +15,15 @@
 enum { GENERIC = -1 };
 #define MM_WARPS 8
 
-template <int T, int NT>
+#define MM_STAGE_MAX 10240 /* x elements staged in shared memory: 42 KB with the padding (IQ2 tables add 2.2 KB) */
+
+template <int T, int NT, bool SX>
 __global__ void __launch_bounds__(MM_WARPS * 32)
 mm_kernel(uint32_t type, const uint8_t *w, size_t nb1, int64_t row0, int64_t nr, int64_t ne0, const float *x,
           int64_t xs, float *y, int64_t ys, int n, const int32_t *ids, int64_t id_rows, int64_t id_max, int xdiv,
           iq2_tabs tb)
 {
+    extern __shared__ float sx[];
     if constexpr (T == DSV4_TYPE_IQ2_XXS) { /* tables in shared memory: random lookups */
         __shared__ uint64_t g[256];
         __shared__ uint8_t sg[128];
@@ -29,10 +35,14 @@ mm_kernel(uint32_t type, const uint8_t *w, size_t nb1, int64_t row0, int64_t nr,
     }
     const int lane = threadIdx.x & 31;
     const int64_t r = (int64_t)blockIdx.x * MM_WARPS + (threadIdx.x >> 5);
-    if (r >= nr) return;
     const int t0 = (int)blockIdx.y * NT;
+    const float *xb = ids ? x + (int64_t)(t0 / xdiv) * xs : x + (int64_t)t0 * xs;
+    if constexpr (SX) { /* NT == 1 */
+        for (int64_t i = threadIdx.x; i < ne0; i += blockDim.x) sx[i + (i >> 5)] = xb[i];
+        __syncthreads();
+    }
+    if (r >= nr) return;
     int64_t wrow = row0 + r;
-    const float *xb = x + (int64_t)t0 * xs;
     float *yb = y + (int64_t)t0 * ys + r;
     if (ids) { /* NT == 1: pair t0 */
         const int32_t e = ids[t0];
@@ -41,7 +51,6 @@ mm_kernel(uint32_t type, const uint8_t *w, size_t nb1, int64_t row0, int64_t nr,
             return;
         }
         wrow = (int64_t)e * id_rows + r;
-        xb = x + (int64_t)(t0 / xdiv) * xs;
     }
     const uint8_t *wr = w + (size_t)wrow * nb1;
     float acc[NT];
@@ -59,14 +68,22 @@ mm_kernel(uint32_t type, const uint8_t *w, size_t nb1, int64_t row0, int64_t nr,
         for (int64_t c = lane; c < nch; c += 32) {
             float v[32];
             dq_chunk<T>(wr, c, v, tb);
-#pragma unroll
-            for (int t = 0; t < NT; t++) {
-                if (t0 + t >= n) break;
-                const float *xt = xb + (int64_t)t * xs + c * 32;
+            if constexpr (SX) {
+                const float *xc = sx + c * 33;
                 float a = 0.0f;
 #pragma unroll
-                for (int i = 0; i < 32; i++) a += v[i] * xt[i];
-                acc[t] += a;
+                for (int i = 0; i < 32; i++) a += v[i] * xc[i];
+                acc[0] += a;
+            } else {
+#pragma unroll
+                for (int t = 0; t < NT; t++) {
+                    if (t0 + t >= n) break;
+                    const float *xt = xb + (int64_t)t * xs + c * 32;
+                    float a = 0.0f;
+#pragma unroll
+                    for (int i = 0; i < 32; i++) a += v[i] * xt[i];
+                    acc[t] += a;
+                }
             }
         }
     }
@@ -88,10 +105,16 @@ static void mm_launch(cudaStream_t s, iq2_tabs tb, const struct dsv4_tensor *w, 
     const int64_t ne0 = w->ne[0];
     int t = (int)w->type;
     if (is_plain(w->type) && (ne0 % 32 || w->type == DSV4_TYPE_I32)) t = GENERIC;
-#define MM_CASE(TY)                                                                                         \
-    case TY:                                                                                                \
-        CUDA_LAUNCH(mm_kernel<TY, NT><<<grid, block, 0, s>>>(w->type, wd, w->nb1, row0, nr, ne0, x, xs, y, ys, n, \
-                                                             ids, id_rows, id_max, xdiv, tb));              \
+    const bool sx = NT == 1 && t != GENERIC && ne0 <= MM_STAGE_MAX;
+    const size_t shm = sx ? (size_t)(ne0 + ne0 / 32) * sizeof(float) : 0;
+#define MM_CASE(TY)                                                                                              \
+    case TY:                                                                                                     \
+        if (sx)                                                                                                  \
+            CUDA_LAUNCH(mm_kernel<TY, NT, true><<<grid, block, shm, s>>>(w->type, wd, w->nb1, row0, nr, ne0, x, xs, y, \
+                                                                         ys, n, ids, id_rows, id_max, xdiv, tb));   \
+        else                                                                                                     \
+            CUDA_LAUNCH(mm_kernel<TY, NT, false><<<grid, block, 0, s>>>(w->type, wd, w->nb1, row0, nr, ne0, x, xs, y,  \
+                                                                        ys, n, ids, id_rows, id_max, xdiv, tb));    \
         break
     switch (t) {
         MM_CASE(DSV4_TYPE_F32);

@@ -17,6 +17,7 @@ __global__ void route_kernel(const float *logits, int E, int k, const float *bia
                              float *weights)
 {
     extern __shared__ float s[];
+    __shared__ int32_t sid[64]; /* the selection (k <= 64), kept out of global memory */
     const int t = blockIdx.x;
     const float *l = logits + (int64_t)t * E;
     for (int e = threadIdx.x; e < E; e += blockDim.x) {
@@ -25,7 +26,7 @@ __global__ void route_kernel(const float *logits, int E, int k, const float *bia
     }
     __syncthreads();
     if (threadIdx.x) return;
-    int32_t *id = ids + (int64_t)t * k;
+    int32_t *id = sid;
     float *w = weights + (int64_t)t * k;
     if (tid2eid) {
         const int32_t *row = tid2eid + (int64_t)tokens[t] * tid_stride;
@@ -55,11 +56,16 @@ __global__ void route_kernel(const float *logits, int E, int k, const float *bia
         sum = add(sum, w[j]);
     }
     for (int j = 0; j < k; j++) w[j] = mul(norm ? __fdiv_rn(w[j], add(sum, 1e-20f)) : w[j], scale);
+    for (int j = 0; j < k; j++) ids[(int64_t)t * k + j] = id[j];
 }
 
 void dsv4_cuda_route(cudaStream_t s, const struct dsv4_route_args *a)
 {
     if (a->n <= 0) return;
+    if (a->k > 64) {
+        fprintf(stderr, "dsv4: CUDA route: at most 64 experts per token, not %d\n", a->k);
+        abort();
+    }
     const int32_t *tid = a->tid2eid ? (const int32_t *)a->tid2eid->bdata : NULL;
     const int64_t tid_stride = a->tid2eid ? (int64_t)(a->tid2eid->nb1 / 4) : 0;
     CUDA_LAUNCH(route_kernel<<<(unsigned)a->n, 128, (size_t)a->E * sizeof(float), s>>>(

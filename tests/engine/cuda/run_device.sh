@@ -74,6 +74,7 @@ if has small; then
   for q in f32 q8 q4 q2; do run_model small $q; done
   run_model small q8 --topk 300
   run_model small q2 --sim
+  run_model small f32 --sim
 fi
 if has cli; then
   echo "== dsv4 command $(el)"
@@ -103,8 +104,12 @@ fi
 if has flash; then
   echo "== flash preset, full dimensions, random weights on the GPU $(el)"
   "$D" mkmodel --preset flash --quant q2 --zeros -q -o "$W/flash-q2.gguf" && ls -ls "$W/flash-q2.gguf"
-  timeout 240 "$D" bench --cuda --random-weights 7 -m "$W/flash-q2.gguf" --prompt 16 --gen 32 2>&1 | tee "$OUT/flash-bench.txt"
-  timeout 120 "$D" run --cuda --random-weights 7 -m "$W/flash-q2.gguf" -p "Hello" -n 8 --temp 0 2>&1 | tee "$OUT/flash-run.txt" | tail -3
+  for mode in --exact --sim; do
+    timeout 150 "$D" bench --cuda --random-weights 7 -m "$W/flash-q2.gguf" --prompt 16 --gen 64 $mode 2>&1 |
+      grep -v "loading weights" | tee -a "$OUT/flash-bench.txt"
+  done
+  timeout 120 "$D" run --cuda --random-weights 7 -m "$W/flash-q2.gguf" -p "Hello" -n 16 --temp 0 2>&1 |
+    grep -v "loading weights" | tee "$OUT/flash-run.txt" | tail -3
   nvidia-smi --query-gpu=memory.used --format=csv,noheader
 fi
 echo "== done $(el)"

@@ -644,6 +644,9 @@ static void t_elementwise(void)
         GPU->ops->swiglu(GPU, a.g, b.g, h.g, n, 2.5f);
         report_pair("swiglu", "n=1000 limit=2.5", h, 1e-12);
     }
+    float *hh = randv((size_t)n, 2.0f);
+    CPU->ops->set(CPU, h.c, hh, h.bytes);
+    GPU->ops->set(GPU, h.g, hh, h.bytes);
     if (want("add")) {
         CPU->ops->add(CPU, h.c, a.c, n);
         GPU->ops->add(GPU, h.g, a.g, n);
@@ -702,6 +705,7 @@ static void t_elementwise(void)
     drop(h);
     free(ah);
     free(bh);
+    free(hh);
 }
 
 static int cmd_ops(void)
@@ -816,13 +820,14 @@ static int cmd_model(int argc, char **argv)
     if (eval(&c, tok, N, 64, ref, 1)) return 1;
     const double tc = now_s() - t0;
     double pre = 0, dec = 0;
-    int pre_at = 0, dec_at = 0;
+    int pre_at = 0, dec_at = 0, over = 0, first_over = -1;
     t0 = now_s();
     if (eval(&g, tok, N, 64, got, 1)) return 1;
     const double tg = now_s() - t0;
     for (int t = 0; t < N; t++) {
         const double e = rel_err(got + (size_t)t * V, ref + (size_t)t * V, V);
         if (!(e <= pre)) pre = e, pre_at = t;
+        if (!(e <= tol)) over++, first_over = first_over < 0 ? t : first_over;
     }
     dsv4_ctx_reset(g.ctx);
     t0 = now_s();
@@ -854,6 +859,7 @@ static int cmd_model(int argc, char **argv)
            path, sim ? "simulation" : "exact", topk ? ", topk override" : "", N, pre, pre_at, dec, dec_at, same, gen,
            step_err, tc, tg, N / td, ok ? "ok" : "FAIL");
     if (same < gen) printf("  first differing greedy step %d: cpu %d, gpu %d\n", same, gc[same], gg[same]);
+    if (over) printf("  prefill: %d of %d positions over %.0e, the first at position %d\n", over, N, tol, first_over);
     free(tok);
     free(ref);
     free(got);
