@@ -11,7 +11,8 @@
  *   - the minifier: one-shot equals two-piece output; the result is valid JSON with the
  *     same values and the same number text, and minifying it again changes nothing;
  *   - the Python-style writer: its output is valid JSON equal in value to T, and writing
- *     that again gives the same bytes (a fixpoint);
+ *     that again gives the same bytes (a fixpoint); with DSML_PYJSON_GUARD_CLOSER the value
+ *     is the same and "/｜DSML｜parameter" (where a DSML value ends) does not occur;
  *   - the string escaper: "<escape(T)>" is valid JSON that decodes to T (invalid UTF-8 as
  *     U+FFFD), and escaping two pieces cut at dsml_utf8_safe_len gives the same bytes;
  *   - numbers: dsml_json_number_to_double equals strtod (correct rounding), and the Python
@@ -103,6 +104,8 @@ static void check_pyjson(const dsml_jv *root, const char *t, size_t n)
     FZ_CHECK(!dsml_jv_write_py(root, DSML_PYJSON_GUARD_CLOSER, &sq, &e), "guarded pyjson failed");
     dsml_jv_doc *g = dsml_jv_parse(q.data, q.len, 0, &e);
     FZ_CHECK(g && fz_jv_equal(root, dsml_jv_root(g)), "the closer guard changed the value");
+    FZ_CHECK(!fz_contains(q.data, q.len, "/\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter"),
+             "guarded pyjson still contains the parameter closer:\n%s", fz_show(q.data, q.len));
     dsml_jv_free(g);
     dsml_jv_free(d);
     dsml_buf_free(&p);

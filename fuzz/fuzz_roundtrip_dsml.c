@@ -11,13 +11,12 @@
  *   D2 = M2 -> DSML
  *
  * When M1 is representable in the format (content, reasoning and tool names are plain
- * text, fz_text_is_plain; names shorter than 1 KiB; V3.1: arguments that are a JSON object
- * without the call-end token, names without '<': that format cannot escape them, and strict
- * V3.1 requires object arguments), then D1 must parse
+ * text, fz_text_is_plain; names shorter than 1 KiB; V3.1: arguments that are a minified
+ * JSON object without the call-end token, names without '<': that format cannot escape
+ * them, writes arguments verbatim, and strict V3.1 requires objects), then D1 must parse
  * in strict mode, D2 must equal D1 byte for byte, and M2 must carry M1's content, reasoning,
  * names and argument values (JSON-equal; arguments that are not a JSON object come back as
- * the renderer's {"arguments": "<text>"} parameter, V3.1 passes them through). The second
- * parse is tolerant when an argument value holds the parameter closer (see below).
+ * the renderer's {"arguments": "<text>"} parameter, V3.1 passes them through).
  */
 #include <string.h>
 
@@ -87,6 +86,15 @@ static int representable(const struct msg *m, dsml_format f)
                             "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end") ||
                 !dsml_json_is_object(args->u.s, args->len))
                 return 0;
+            /* V3.1 writes the arguments verbatim and the parser minifies them: only
+               minified text is a fixpoint (raw arguments passed through as not-an-object
+               can become an object once invalid UTF-8 was replaced by U+FFFD) */
+            dsml_buf mini = {0};
+            dsml_jmin jm = {0, 0};
+            dsml_json_minify(&jm, args->u.s, args->len, &mini);
+            int same = mini.len == args->len && (!mini.len || !memcmp(mini.data, args->u.s, mini.len));
+            dsml_buf_free(&mini);
+            if (!same) return 0;
         }
     }
     return 1;
@@ -139,10 +147,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msg_read(&a, &m1);
     if (convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
     int rep = representable(&a, fmt);
-    /* a value holding the parameter closer is written as a JSON string with "\/" before
-       ｜DSML｜parameter (dsml_render.h); that still contains "/｜DSML｜parameter", where the
-       official parser and strict mode end the value, so only tolerant mode reads it back */
-    int strict2 = rep && !fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter");
+    /* strict mode for the second parse whenever M1 is representable: a value holding the
+       parameter closer is written as a JSON string with the slash escaped (dsml_render.h),
+       which the official parser and strict mode read back */
+    int strict2 = rep;
     /* the V4.1 spaced closer "</｜DSML｜ parameter>" in a value is written raw; strict mode
        reads it as value text, tolerant mode ends the value there when markup follows */
     if (!strict2 && fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
