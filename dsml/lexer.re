@@ -94,6 +94,7 @@ struct dsml_parser {
 
     uint8_t mode, stray, after, variant, tv, final, finished, bare_block;
     uint8_t in_invoke, param_json, args_v31, warned_after, ws_warned, in_flush;
+    uint8_t ws_spilled; /* whitespace after the block / EOS outgrew HOLD_AFTER_MAX: content */
     uint32_t ws_n, ws_lf;
     dsml_code err;
     dsml_result res;
@@ -313,10 +314,16 @@ static int flush(dsml_parser *p, const uchar *end, int final)
             int k = 0;
             while (e > p->run && k < 4 && (e[-1] == '\n' || e[-1] == '\r')) e--, k++;
         } else if (!p->stray && (p->mode == M_AFTER || p->mode == M_END) && !p->warned_after &&
-                   !STRICT(p) && (size_t)(e - p->run) <= HOLD_AFTER_MAX) {
-            const uchar *s = p->run;
-            while (s < e && is_ws(*s)) s++;
-            if (s == e) e = p->run; /* whitespace only so far: hold it */
+                   !STRICT(p) && !p->ws_spilled) {
+            if ((size_t)(e - p->run) <= HOLD_AFTER_MAX) {
+                const uchar *s = p->run;
+                while (s < e && is_ws(*s)) s++;
+                if (s == e) e = p->run; /* whitespace only so far: hold it */
+            } else {
+                /* too long to hold: it is content, and so is the rest of this tail (the
+                   decision must not depend on where the feeds were cut) */
+                p->ws_spilled = 1;
+            }
         }
     }
     p->in_flush = 1;
@@ -333,10 +340,13 @@ static void sync_text(dsml_parser *p)
     if (!p->in_flush && text_mode(p) && p->run < p->tok && p->tok <= p->lim) flush(p, p->tok, 0);
 }
 
-/* End of a run after the block or EOS: a whitespace-only tail is dropped with a warning. */
+/* End of a run after the block or EOS: a whitespace-only tail of at most HOLD_AFTER_MAX
+ * bytes is dropped with a warning; a longer one is content (as when it was fed in pieces
+ * and outgrew the hold-back). */
 static int finish_after(dsml_parser *p, const uchar *end)
 {
-    if (!p->warned_after && !STRICT(p)) {
+    if (!p->warned_after && !STRICT(p) && !p->ws_spilled &&
+        (size_t)(end - p->run) <= HOLD_AFTER_MAX) {
         const uchar *s = p->run;
         while (s < end && is_ws(*s)) s++;
         if (s == end && end > p->run) {
@@ -607,7 +617,7 @@ static int block_begin(dsml_parser *p, int variant, uint64_t start)
 static int block_end(dsml_parser *p, unsigned flags)
 {
     p->mode = M_AFTER;
-    p->warned_after = 0;
+    p->warned_after = p->ws_spilled = 0;
     p->run = p->cur;
     p->elem_end = abs_off(p, p->cur);
     return FIRE(p, on_block_end, flags);
@@ -842,7 +852,7 @@ static void on_text_token(dsml_parser *p, int t)
         if (p->mode == M_AFTER ? finish_after(p, p->tok) : flush(p, p->tok, 1)) return;
         p->res.saw_eos = 1;
         p->mode = M_END;
-        p->warned_after = 0;
+        p->warned_after = p->ws_spilled = 0;
         p->run = p->cur;
         return;
     case T_OPEN:
@@ -1015,7 +1025,7 @@ static void on_tags_token(dsml_parser *p, int t)
         p->in_invoke = 0;
         p->res.saw_eos = 1;
         p->mode = M_END;
-        p->warned_after = 0;
+        p->warned_after = p->ws_spilled = 0;
         p->run = p->cur;
         return;
     }
@@ -1171,7 +1181,7 @@ static void on_v31_token(dsml_parser *p, int t)
             return;
         p->res.saw_eos = 1;
         p->mode = M_END;
-        p->warned_after = 0;
+        p->warned_after = p->ws_spilled = 0;
         p->run = p->cur;
         return;
     }
@@ -1309,6 +1319,7 @@ static void init_state(dsml_parser *p)
     p->mode = (p->opt.flags & DSML_THINKING) ? M_REASONING : M_CONTENT;
     p->stray = p->after = p->variant = p->tv = p->final = p->finished = p->bare_block = 0;
     p->in_invoke = p->param_json = p->args_v31 = p->warned_after = p->ws_warned = 0;
+    p->ws_spilled = 0;
     p->ws_n = p->ws_lf = 0;
     p->err = DSML_OK;
     memset(&p->res, 0, sizeof p->res);
