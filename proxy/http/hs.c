@@ -15,7 +15,9 @@
  *     detached it (write error / timeout: evhttp_request_get_connection() is NULL, and the
  *     finishing evhttp_send_* call frees it) or it is still attached to a connection that
  *     we free ourselves at finish (peer close seen early through EV_CLOSED);
- *   - the connection's close callback points at the hs_req only while it is open.
+ *   - the connection's close callback points at the hs_req only while it is open; when it
+ *     runs with the request still attached, evhttp is freeing both (hs_server_free with
+ *     requests in flight): the request is then finished without another evhttp call.
  *
  * Limits: libevent 2.1 answers requests over its own limits itself, with an HTML page, and
  * has no hook to run before it does (evhttp_set_newreqcb, which would let a header callback
@@ -73,6 +75,7 @@ struct hs_req {
     int closed;
     int sse;                        /* hs_sse_begin called */
     int counted;                    /* counts toward s->active */
+    int ev_dying;                   /* evhttp frees ev with its connection: never touch it */
     struct evbuffer *pending;       /* SSE bytes queued, not yet a chunk */
     struct evbuffer *out;           /* SSE: the connection's output buffer */
     struct evbuffer_cb_entry *out_cb; /* SSE: drain watcher on out (see hs_sse_flush) */
@@ -214,8 +217,6 @@ static void req_free(hs_req *r)
     free(r);
 }
 
-/* Detach from the connection before the evhttp call that may free it. Returns the
- * connection when the request is still attached to it, else NULL. */
 static void unwatch_output(hs_req *r)
 {
     if (r->out_cb) {
@@ -225,8 +226,12 @@ static void unwatch_output(hs_req *r)
     r->direct = 0;
 }
 
+/* Detach from the connection before the evhttp call that may free it. Returns the
+ * connection when the request is still attached to it, else NULL. */
 static struct evhttp_connection *detach(hs_req *r)
 {
+    if (r->ev_dying)
+        return NULL;
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
     if (c) {
         evhttp_connection_set_closecb(c, NULL, NULL);
@@ -249,11 +254,14 @@ static void drop_attached(hs_req *r, struct evhttp_connection *c)
 
 static void on_conn_close(struct evhttp_connection *c, void *arg)
 {
-    (void)c;
     hs_req *r = arg;
     if (r->closed)
         return;
     r->closed = 1;
+    /* Still attached: evhttp is freeing the connection with this request on it (the
+     * server is being freed); it frees the request right after this callback. */
+    if (evhttp_request_get_connection(r->ev) == c)
+        r->ev_dying = 1;
     unwatch_output(r); /* the connection (and its buffers) is being freed */
     if (r->close_ev) {
         event_free(r->close_ev);
@@ -288,8 +296,9 @@ void hs_reply(hs_req *r, int status, const char *content_type, const char *body,
     r->status = status;
     access_log(r);
     struct evhttp_connection *c = detach(r);
-    if (r->closed && c) {
-        drop_attached(r, c);
+    if (r->ev_dying || (r->closed && c)) {
+        if (c)
+            drop_attached(r, c);
         req_free(r);
         return;
     }
@@ -342,6 +351,10 @@ void hs_sse_begin(hs_req *r, int status)
     if (bev && strcmp(r->method, "HEAD") != 0) {
         r->out = bufferevent_get_output(bev);
         r->fd = bufferevent_getfd(bev);
+        /* one write per flush, sent at once (Linux also inherits this from the listener) */
+        int one = 1;
+        if (r->fd >= 0)
+            setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         r->out_cb = r->fd >= 0 ? evbuffer_add_cb(r->out, on_output, r) : NULL;
         r->direct = r->out_cb != NULL;
     }
@@ -417,7 +430,7 @@ void hs_sse_end(hs_req *r)
     struct evhttp_connection *c = detach(r);
     if (r->closed && c)
         drop_attached(r, c);
-    else
+    else if (!r->ev_dying)
         evhttp_send_reply_end(r->ev); /* detached: this frees it */
     req_free(r);
 }
