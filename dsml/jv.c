@@ -443,7 +443,9 @@ static int parse_object(parser *ps, dsml_jv *out)
             return fail(ps, DSML_JV_E_SYNTAX, ps->p, "expected ',' or '}' in object");
         }
     }
-    size_t n = dedupe(ps, ps->mems + base, ps->nmems - base);
+    /* an empty object before any member was ever stored: mems is still NULL, and
+       NULL + 0 is undefined behaviour */
+    size_t n = ps->nmems > base ? dedupe(ps, ps->mems + base, ps->nmems - base) : 0;
     if (n == (size_t)-1) return fail(ps, DSML_JV_E_NOMEM, ps->p, "out of memory");
     dsml_jv_member *mem = NULL;
     if (n) {

@@ -126,7 +126,16 @@ static uint64_t abs_off(const dsml_parser *p, const uchar *at)
 static void line_col(const dsml_parser *p, uint64_t off, uint64_t *line, uint64_t *col)
 {
     *line = *col = 0;
-    if (!(p->opt.flags & DSML_LINES) || off < p->base || off > abs_off(p, p->lim)) return;
+    if (!(p->opt.flags & DSML_LINES)) return;
+    if (off == p->value_start && off < p->base) {
+        /* diagnostics about a whole value (invalid JSON, too long, raw arguments not an
+           object) point at its start, which a long value has pushed out of the buffer:
+           use the position recorded when the value began */
+        *line = p->value_line;
+        *col = p->value_col;
+        return;
+    }
+    if (off < p->base || off > abs_off(p, p->lim)) return;
     uint64_t l = p->base_line, start = p->line_start;
     const uchar *s = p->buf, *e = p->buf + (off - p->base);
     while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
@@ -225,6 +234,36 @@ static int text_mode(const dsml_parser *p)
     }
 }
 
+/* Length of the valid UTF-8 character at s[0..n), or 0 when none starts there. */
+static size_t utf8_char_len(const uchar *s, size_t n)
+{
+    uchar c = s[0], lo = 0x80, hi = 0xBF;
+    size_t k;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return 0;
+    if (n < k || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return k;
+}
+
+/* The largest cut <= at (at < n) that does not split a valid character of s[0..n). Text
+ * pieces never split a valid character, so this depends on the bytes, not the chunking. */
+static size_t char_boundary(const uchar *s, size_t n, size_t at)
+{
+    for (size_t j = at, back = 0; j > 0 && back < 3; back++) {
+        j--;
+        if ((s[j] & 0xC0) != 0x80) {
+            size_t len = utf8_char_len(s + j, n - j);
+            return len && j + len > at ? j : at;
+        }
+    }
+    return at;
+}
+
 static int emit(dsml_parser *p, const uchar *s, size_t n)
 {
     if (!n || p->err) return p->err ? -1 : 0;
@@ -235,9 +274,19 @@ static int emit(dsml_parser *p, const uchar *s, size_t n)
         return FIRE(p, on_reasoning, c, n);
     case M_VALUE:
     case M_ARGS:
-        p->value_len += n;
-        if (p->value_len > p->opt.max_value)
+        if (n > p->opt.max_value - p->value_len) {
+            /* deliver exactly the first max_value bytes (cut back to the start of a valid
+               character that straddles the limit) before the error, so that the events
+               before it do not depend on how the input was chunked */
+            size_t keep = char_boundary(s, n, (size_t)(p->opt.max_value - p->value_len));
+            p->value_len += keep;
+            if (p->param_json || p->mode == M_ARGS) dsml_jval_feed(&p->jv, c, keep);
+            if (keep && (p->mode == M_VALUE ? FIRE(p, on_value, c, keep)
+                                            : FIRE(p, on_args, c, keep)))
+                return -1;
             return fail(p, DSML_E_VALUE_TOO_LONG, p->value_start);
+        }
+        p->value_len += n;
         if (p->param_json || p->mode == M_ARGS) dsml_jval_feed(&p->jv, c, n);
         return p->mode == M_VALUE ? FIRE(p, on_value, c, n) : FIRE(p, on_args, c, n);
     case M_AFTER:
@@ -527,7 +576,9 @@ static int names_add(dsml_parser *p, const uchar *name, size_t len, int *dup)
         p->ent = q;
         p->ent_cap = nc;
     }
-    if (p->nm_len + len > p->nm_cap) {
+    /* allocate on the first name even when it is empty (name=""): with nm still NULL the
+       lookup above and the copy below would compute NULL + 0 (undefined behaviour) */
+    if (!p->nm || p->nm_len + len > p->nm_cap) {
         size_t nc = p->nm_cap ? p->nm_cap : 256;
         while (nc < p->nm_len + len) nc *= 2;
         void *q = p->al.realloc(p->al.ud, p->nm, nc);
@@ -869,6 +920,7 @@ static void on_tags_token(dsml_parser *p, int t)
             dsml_jval_init(&p->jv);
             p->value_start = off;
             p->value_len = 0;
+            line_col(p, p->value_start, &p->value_line, &p->value_col);
             p->run = p->tok;
             return;
         }
@@ -1003,6 +1055,12 @@ static void on_value_token(dsml_parser *p, int t)
         return;
     }
     if (r) return;
+    if (spaced && STRICT(p)) {
+        /* the official parser ends a value only at "/｜DSML｜parameter": the V4.1 spaced
+           closer "</｜DSML｜ parameter>" is value text there */
+        p->cur = p->tok + 1;
+        return;
+    }
     uint64_t off = abs_off(p, p->tok);
     if (spaced && deviate(p, DSML_E_TAG, DSML_W_V41_TAGS, off)) return;
     if (p->cur[-2] != 'r' && deviate(p, DSML_E_TAG, DSML_W_TAG_SPACE, off)) return;
@@ -1100,6 +1158,7 @@ static void on_v31_token(dsml_parser *p, int t)
         dsml_jval_init(&p->jv);
         p->value_start = abs_off(p, p->cur);
         p->value_len = 0;
+        line_col(p, p->value_start, &p->value_line, &p->value_col);
         p->run = p->cur;
         return;
     }

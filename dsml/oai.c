@@ -369,7 +369,8 @@ dsml_code dsml_parse_message(const char *text, size_t len, const dsml_oai_option
     if (c == DSML_OK) c = f;
     const dsml_result *r = dsml_oai_result(o);
     uint64_t at = r->incomplete_at < len ? r->incomplete_at : len;
-    if (dsml_message_finish(m, r, text + at, len - (size_t)at)) c = DSML_E_NOMEM;
+    /* (text may be NULL for an empty input: no pointer arithmetic on it then) */
+    if (dsml_message_finish(m, r, len ? text + at : NULL, len - (size_t)at)) c = DSML_E_NOMEM;
     dsml_oai_free(o);
     if (m->content.oom || m->reasoning.oom) c = DSML_E_NOMEM;
     return c;

@@ -2,7 +2,7 @@
  * backend.h - the operations a compute backend provides to run DeepSeek-V4.
  *
  * forward.c writes the model once, as a sequence of calls to these operations; a backend
- * (cpu.c here; a CUDA backend slots in the same way) implements them over its own memory.
+ * (cpu.c; cuda/ in builds made with `make cuda`) implements them over its own memory.
  * Every pointer passed to an operation is backend memory obtained from alloc() (or an
  * offset into it), except where a parameter says "host". Weights are struct dsv4_tensor:
  * the backend reads t->bdata (set by load_weights) in the tensor's own storage type -
@@ -181,6 +181,13 @@ struct dsv4_backend_ops {
     void (*fp8_round)(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int64_t nround, int block);
     /* Hadamard-rotate each row (row_len a power of two), then FP4-round in blocks. */
     void (*fp4_hadamard)(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int block);
+    /* Choose the next token from n logits as sample.h's dsv4_sample_pick does (greedy when
+     * temp <= 0, else temperature / top-k / top-p with the host's draw, a value < 2^53 from
+     * dsv4_sampler_draw) and write its id to out[0] (int32; -1 when n is out of range or the
+     * host is out of memory). Every backend chooses the same token for the same logits and
+     * draw, so only out[0] needs to come back to the host. */
+    void (*sample)(struct dsv4_backend *b, const float *logits, int n, float temp, int top_k, float top_p,
+                   uint64_t draw, int32_t *out);
 };
 
 struct dsv4_backend {
@@ -191,6 +198,23 @@ struct dsv4_backend {
 /* The CPU reference backend with n_threads worker threads (0 = number of CPUs). Returns
  * NULL when out of memory. */
 struct dsv4_backend *dsv4_backend_cpu_new(int n_threads);
+
+/* Options of the CUDA backend. */
+struct dsv4_cuda_params {
+    int device;           /* CUDA device ordinal */
+    uint64_t random_seed; /* nonzero: load_weights fills every weight on the device with random
+                           * values of its type (seeded by this) instead of reading the file -
+                           * full-size runs from a header-only (mkmodel --zeros) file */
+};
+
+/* The CUDA backend (engine/cuda/; only in builds made with `make cuda`, which define
+ * DSV4_HAVE_CUDA). Returns NULL with a one-line message when no device is usable. A
+ * device fault during an operation prints the failing call, file and line and aborts. */
+struct dsv4_backend *dsv4_backend_cuda_new(const struct dsv4_cuda_params *p, char *err, size_t errlen);
+
+/* One line describing CUDA device `device` (name, architecture, memory) into out.
+ * Returns 0, or -1 when the device cannot be queried. CUDA builds only. */
+int dsv4_cuda_describe(int device, char *out, size_t len);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,8 @@ DSV4_CHAT_LIBS := $(DSML_LIB)
 endif
 
 $(ENGINE_OBJS) $(O)/engine/main.o $(ENGINE_TEST_OBJS): CPPFLAGS += -Iengine
+# sampling weights must be the GPU's bits: no fused multiply-add (sample_math.h)
+$(O)/engine/sample.o: CPPFLAGS += -ffp-contract=off
 
 BINS     += $(DSV4_BIN)
 LIBS     += $(ENGINE_LIB)
@@ -67,3 +69,5 @@ bench-engine: $(DSV4_BIN) ## CPU engine speed on the small preset (q2), prefill 
 TEST_RUNS      += test-engine test-engine-cli
 ASAN_TEST_RUNS += test-engine-quick
 BENCH_RUNS     += bench-engine
+
+include engine/cuda/build.mk

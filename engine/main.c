@@ -38,7 +38,10 @@ static void usage(void)
             "             [--chat] [--thinking] [--exact] [common]\n"
             "  %s bench -m FILE [--prompt N] [--gen N] [--exact] [common]\n"
             "common: -t THREADS, --ctx N (positions, default 4096), --ubatch N (default 64),\n"
-            "        --topk N (indexer top-k override)\n"
+            "        --topk N (indexer top-k override), --cuda (run on the GPU; builds made with\n"
+            "        `make cuda`), --device N (CUDA device), --random-weights SEED (with --cuda: fill\n"
+            "        the weights with random values on the GPU instead of reading them; for\n"
+            "        full-size speed runs from a `mkmodel --zeros` file)\n"
             "--exact: fp32 math without the FP8/FP4 quantisation simulation (on by default)\n",
             prog, prog, prog, prog, prog, prog);
 }
@@ -240,7 +243,9 @@ static int cmd_mkmodel(int argc, char **argv)
 struct common {
     const char *model, *prompt, *tokens, *out;
     int threads, ubatch, topk, exact, trusted, no_bos, decode, top, n_predict, chat, thinking, top_k;
+    int cuda, device;
     long long ctx;
+    uint64_t random_weights;
     double temp, top_p;
     uint64_t seed;
 };
@@ -262,7 +267,8 @@ static int common_opt(struct common *c, int argc, char **argv, int *ip)
         if (TAKE(out) < 0) return -1;
     } else if (!strcmp(argv[i], "-t") || !strcmp(argv[i], "--ctx") || !strcmp(argv[i], "--ubatch") ||
                !strcmp(argv[i], "--topk") || !strcmp(argv[i], "--top") || !strcmp(argv[i], "-n") ||
-               !strcmp(argv[i], "--top-k") || !strcmp(argv[i], "--seed")) {
+               !strcmp(argv[i], "--top-k") || !strcmp(argv[i], "--seed") || !strcmp(argv[i], "--device") ||
+               !strcmp(argv[i], "--random-weights")) {
         if (i + 1 >= argc || parse_ll(argv[i + 1], 0, 1ll << 40, &v)) return -1;
         const char *o = argv[i];
         if (!strcmp(o, "-t")) c->threads = (int)v;
@@ -272,6 +278,8 @@ static int common_opt(struct common *c, int argc, char **argv, int *ip)
         else if (!strcmp(o, "--top")) c->top = (int)v;
         else if (!strcmp(o, "-n")) c->n_predict = (int)v;
         else if (!strcmp(o, "--top-k")) c->top_k = (int)v;
+        else if (!strcmp(o, "--device")) c->device = (int)v;
+        else if (!strcmp(o, "--random-weights")) c->random_weights = (uint64_t)v;
         else c->seed = (uint64_t)v;
         i++;
     } else if (!strcmp(argv[i], "--temp") || !strcmp(argv[i], "--top-p")) {
@@ -281,6 +289,8 @@ static int common_opt(struct common *c, int argc, char **argv, int *ip)
         i++;
     } else if (!strcmp(argv[i], "--exact")) {
         c->exact = 1;
+    } else if (!strcmp(argv[i], "--cuda")) {
+        c->cuda = 1;
     } else if (!strcmp(argv[i], "--sim")) {
         c->exact = 0;
     } else if (!strcmp(argv[i], "--trusted")) {
@@ -322,6 +332,10 @@ static int parse_common(struct common *c, int argc, char **argv, const char *cmd
         fprintf(stderr, "%s %s: -m FILE is required\n", prog, cmd);
         return 2;
     }
+    if (c->random_weights && !c->cuda) {
+        fprintf(stderr, "%s %s: --random-weights needs --cuda\n", prog, cmd);
+        return 2;
+    }
     return 0;
 }
 
@@ -340,10 +354,45 @@ static void unload(struct loaded *L)
     if (L->m.layers) dsv4_model_free(&L->m);
 }
 
+/* done/total are tensors (CPU backend) or bytes (CUDA upload); large uploads also report
+ * every tenth when stderr is not a terminal. */
 static void load_progress(void *ud, size_t done, size_t total)
 {
-    (void)ud;
-    if (isatty(2) && total > 1) fprintf(stderr, "\rloading weights: %zu / %zu%s", done, total, done == total ? "\n" : "");
+    int *last_tenth = ud;
+    if (total <= 1) return;
+    const int pct = (int)(100.0 * (double)done / (double)total);
+    if (isatty(2)) {
+        if (total > ((size_t)1 << 24))
+            fprintf(stderr, "\rloading weights: %.2f / %.2f GB (%d%%)%s", done / 1e9, total / 1e9, pct,
+                    done == total ? "\n" : "");
+        else fprintf(stderr, "\rloading weights: %zu / %zu%s", done, total, done == total ? "\n" : "");
+    } else if (total > ((size_t)1 << 30) && pct / 10 > *last_tenth) {
+        *last_tenth = pct / 10;
+        fprintf(stderr, "loading weights: %.2f / %.2f GB (%d%%)\n", done / 1e9, total / 1e9, pct);
+    }
+}
+
+/* The backend the options ask for; NULL with a message on stderr. */
+static struct dsv4_backend *make_backend(const struct common *c)
+{
+    if (!c->cuda) {
+        struct dsv4_backend *b = dsv4_backend_cpu_new(c->threads);
+        if (!b) fprintf(stderr, "%s: cannot create the CPU backend\n", prog);
+        return b;
+    }
+#ifdef DSV4_HAVE_CUDA
+    char err[512], desc[256];
+    struct dsv4_cuda_params p = {.device = c->device, .random_seed = c->random_weights};
+    struct dsv4_backend *b = dsv4_backend_cuda_new(&p, err, sizeof err);
+    if (!b) fprintf(stderr, "%s: %s\n", prog, err);
+    else if (!dsv4_cuda_describe(c->device, desc, sizeof desc))
+        fprintf(stderr, "cuda: device %d: %s%s\n", c->device, desc,
+                c->random_weights ? ", random weights generated on the device" : "");
+    return b;
+#else
+    fprintf(stderr, "%s: --cuda: this dsv4 was built without CUDA (build it with `make cuda`)\n", prog);
+    return NULL;
+#endif
 }
 
 static int load(struct loaded *L, const struct common *c)
@@ -356,12 +405,19 @@ static int load(struct loaded *L, const struct common *c)
         unload(L);
         return -1;
     }
-    L->b = dsv4_backend_cpu_new(c->threads);
-    if (!L->b || L->b->ops->load_weights(L->b, &L->m, load_progress, NULL, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", prog, L->b ? err : "cannot create the CPU backend");
+    L->b = make_backend(c);
+    if (!L->b) {
         unload(L);
         return -1;
     }
+    int tenth = 0;
+    const double t0 = now_s();
+    if (L->b->ops->load_weights(L->b, &L->m, load_progress, &tenth, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        unload(L);
+        return -1;
+    }
+    if (c->cuda) fprintf(stderr, "cuda: weights ready in %.1f s\n", now_s() - t0);
     struct dsv4_ctx_params p = {.n_ctx = c->ctx, .n_ubatch = c->ubatch, .sim = !c->exact, .topk = c->topk};
     if (dsv4_ctx_new(&L->ctx, &L->m, L->b, &p, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
@@ -411,8 +467,10 @@ static int prompt_ids(struct loaded *L, const struct common *c, struct dsv4_ids 
     return 0;
 }
 
-/* Evaluate ids with progress on stderr for long prompts. */
-static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *logits, int all, int step)
+/* Evaluate ids with progress on stderr for long prompts. With s, the last chunk also
+ * samples the next token on the backend (*next; the logits stay there). */
+static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *logits, int all, int step,
+                         struct dsv4_sampler *s, int32_t *next)
 {
     char err[512];
     const double t0 = now_s();
@@ -421,7 +479,9 @@ static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *log
     for (int i = 0; i < n; i += step) {
         int cnt = n - i < step ? n - i : step;
         float *lg = logits ? (all ? logits + (size_t)i * (size_t)V : (i + cnt == n ? logits : NULL)) : NULL;
-        if (dsv4_eval(L->ctx, ids + i, cnt, lg, all, err, sizeof err)) {
+        const int rc = s && i + cnt == n ? dsv4_eval_sample(L->ctx, ids + i, cnt, s, next, err, sizeof err)
+                                         : dsv4_eval(L->ctx, ids + i, cnt, lg, all, err, sizeof err);
+        if (rc) {
             fprintf(stderr, "%s: %s\n", prog, err);
             return -1;
         }
@@ -480,7 +540,8 @@ static int cmd_logits(int argc, char **argv)
         fprintf(stderr, "%s: out of memory for %zu x %zu logits\n", prog, ids.n, V);
         goto done;
     }
-    if (eval_progress(&L, ids.v, (int)ids.n, logits, 1, c.decode ? 1 : (c.ubatch > 0 ? c.ubatch : 64))) goto done;
+    if (eval_progress(&L, ids.v, (int)ids.n, logits, 1, c.decode ? 1 : (c.ubatch > 0 ? c.ubatch : 64), NULL, NULL))
+        goto done;
     if (c.out) {
         char err[512];
         if (dsv4_logits_write(c.out, ids.v, (uint32_t)ids.n, (uint32_t)V, logits, err, sizeof err)) {
@@ -528,36 +589,39 @@ static int cmd_run(int argc, char **argv)
     struct loaded L;
     if (load(&L, &c)) return 1;
     struct dsv4_ids ids = {0};
-    float *logits = NULL;
     rc = 1;
     if (prompt_ids(&L, &c, &ids)) goto done;
-    const int V = (int)L.m.hp.n_vocab;
-    logits = malloc((size_t)V * sizeof *logits);
-    if (!logits) goto done;
-    if (eval_progress(&L, ids.v, (int)ids.n, logits, 0, c.ubatch > 0 ? c.ubatch : 64)) goto done;
+    if (!ids.n) {
+        fprintf(stderr, "%s: no tokens\n", prog);
+        goto done;
+    }
+    /* sampling runs on the backend: per token only the chosen id comes back */
     struct dsv4_sampler s;
     dsv4_sampler_init(&s, (float)c.temp, c.top_k, (float)c.top_p, c.seed);
+    int32_t tok = -1;
+    if (c.n_predict > 0 &&
+        eval_progress(&L, ids.v, (int)ids.n, NULL, 0, c.ubatch > 0 ? c.ubatch : 64, &s, &tok))
+        goto done;
     const double t0 = now_s();
-    int produced = 0;
-    for (; produced < c.n_predict; produced++) {
-        int32_t tok = dsv4_sample(&s, logits, V);
-        if (tok < 0 || tok == dsv4_tokenizer_eos(L.tok)) break;
+    int produced = 0, steps = 0;
+    while (produced < c.n_predict && tok >= 0 && tok != dsv4_tokenizer_eos(L.tok)) {
         size_t len;
         const char *bytes = dsv4_token_bytes(L.tok, tok, &len);
         fwrite(bytes, 1, len, stdout);
         fflush(stdout);
+        if (++produced == c.n_predict) break;
         char err[512];
-        if (dsv4_eval(L.ctx, &tok, 1, logits, 0, err, sizeof err)) {
+        if (dsv4_eval_sample(L.ctx, &tok, 1, &s, &tok, err, sizeof err)) {
             fprintf(stderr, "\n%s: %s\n", prog, err);
             goto done;
         }
+        steps++;
     }
     printf("\n");
-    fprintf(stderr, "run: %zu prompt tokens, %d generated, %.2f tok/s\n", ids.n, produced,
-            produced / (now_s() - t0 + 1e-9));
+    fprintf(stderr, "run: %zu prompt tokens, %d generated, %.2f tok/s (%d decode steps, sampling on the %s backend)\n",
+            ids.n, produced, steps / (now_s() - t0 + 1e-9), steps, L.b->ops->name);
     rc = 0;
 done:
-    free(logits);
     dsv4_ids_free(&ids);
     unload(&L);
     return rc;
@@ -602,14 +666,19 @@ static int cmd_bench(int argc, char **argv)
     double t0 = now_s();
     if (dsv4_eval(L.ctx, tok, n_prompt, logits, 0, err, sizeof err)) goto fail;
     double t1 = now_s();
-    for (int i = 0; i < n_gen; i++)
-        if (dsv4_eval(L.ctx, tok + n_prompt + i, 1, logits, 0, err, sizeof err)) goto fail;
+    struct dsv4_sampler smp; /* greedy on the backend, as `run --temp 0` decodes */
+    dsv4_sampler_init(&smp, 0, 0, 1, 0);
+    for (int i = 0; i < n_gen; i++) {
+        int32_t next;
+        if (dsv4_eval_sample(L.ctx, tok + n_prompt + i, 1, &smp, &next, err, sizeof err)) goto fail;
+    }
     double t2 = now_s();
     printf("bench: %s, %s backend, %d threads, %s\n", c.model, L.b->ops->name,
            c.threads > 0 ? c.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
            c.exact ? "exact fp32" : "FP8/FP4 simulation");
     printf("  prefill %d tokens: %.2f s, %.2f tok/s\n", n_prompt, t1 - t0, n_prompt / (t1 - t0));
-    printf("  decode  %d tokens: %.2f s, %.2f tok/s\n", n_gen, t2 - t1, n_gen / (t2 - t1));
+    printf("  decode  %d tokens: %.2f s, %.2f tok/s (greedy sampling on the backend)\n", n_gen, t2 - t1,
+           n_gen / (t2 - t1));
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "%s: %s\n", prog, err);

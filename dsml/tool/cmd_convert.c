@@ -38,13 +38,11 @@ static int write_stdout(void *ud, const char *data, size_t len)
 
 int cmd_convert(int argc, char **argv)
 {
-    enum { O_FROM = 256, O_TO, O_THINKING, O_STRICT, O_LOOK, O_CHUNK, O_SEED };
+    enum { O_FROM = 256, O_TO, O_CHUNK, O_SEED };
     static const struct option longopts[] = {
         {"from", required_argument, 0, O_FROM},
         {"to", required_argument, 0, O_TO},
-        {"thinking", no_argument, 0, O_THINKING},
-        {"strict", no_argument, 0, O_STRICT},
-        {"lookalikes", no_argument, 0, O_LOOK},
+        TOOL_PARSER_OPTIONS,
         {"chunk", required_argument, 0, O_CHUNK},
         {"seed", required_argument, 0, O_SEED},
         {"help", no_argument, 0, 'h'},
@@ -56,7 +54,12 @@ int cmd_convert(int argc, char **argv)
     uint64_t seed = 0;
     size_t n;
     optind = 1;
+    dsml_options po;
+    dsml_options_init(&po);
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int r = tool_parser_option("convert", c, optarg, &po);
+        if (r < 0) return TOOL_USAGE;
+        if (r) continue;
         switch (c) {
         case O_FROM:
         case O_TO:
@@ -67,9 +70,6 @@ int cmd_convert(int argc, char **argv)
             if (c == O_FROM) have_from = 1;
             else have_to = 1;
             break;
-        case O_THINKING: o.parse_flags |= DSML_THINKING; break;
-        case O_STRICT: o.parse_flags |= DSML_STRICT; break;
-        case O_LOOK: o.parse_flags |= DSML_LOOKALIKES; break;
         case O_CHUNK:
         case O_SEED:
             if (tool_parse_size(optarg, &n) || (c == O_CHUNK && !n)) {
@@ -83,6 +83,7 @@ int cmd_convert(int argc, char **argv)
         default: fputs(usage_text, stderr); return TOOL_USAGE;
         }
     }
+    o.parse_flags = po.flags;
     if (!have_from || !have_to || argc - optind > 1) {
         fputs(usage_text, stderr);
         return TOOL_USAGE;

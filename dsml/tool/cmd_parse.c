@@ -102,20 +102,14 @@ static int on_warning(void *ud, const dsml_diag *w)
 
 int cmd_parse(int argc, char **argv)
 {
-    enum { O_DIALECT = 256, O_THINKING, O_STRICT, O_LOOK, O_CHUNK, O_ENV, O_SEED, O_RANDOM,
-           O_MAXTOK, O_MAXVAL, O_TOOLS };
+    enum { O_CHUNK = 256, O_ENV, O_SEED, O_RANDOM, O_TOOLS };
     static const struct option longopts[] = {
-        {"dialect", required_argument, 0, O_DIALECT},
-        {"thinking", no_argument, 0, O_THINKING},
-        {"strict", no_argument, 0, O_STRICT},
-        {"lookalikes", no_argument, 0, O_LOOK},
+        TOOL_PARSER_OPTIONS,
         {"chunk", required_argument, 0, O_CHUNK},
         {"envelope", no_argument, 0, O_ENV},
         {"warnings", no_argument, 0, 'w'},
         {"seed", required_argument, 0, O_SEED},
         {"random-ids", no_argument, 0, O_RANDOM},
-        {"max-token", required_argument, 0, O_MAXTOK},
-        {"max-value", required_argument, 0, O_MAXVAL},
         {"tools", required_argument, 0, O_TOOLS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -129,32 +123,22 @@ int cmd_parse(int argc, char **argv)
     struct warn_list wl = {{0}, 0, 0, NULL, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "wh", longopts, NULL)) != -1) {
+        int r = tool_parser_option("parse", c, optarg, &oo.parse);
+        if (r < 0) return TOOL_USAGE;
+        if (r) continue;
         switch (c) {
-        case O_DIALECT:
-            if (dsml_dialect_parse(optarg, &oo.parse.dialect)) {
-                tool_error("parse", "unknown dialect '%s' (v4, v3.2, v3.1, auto)", optarg);
-                return TOOL_USAGE;
-            }
-            break;
-        case O_THINKING: oo.parse.flags |= DSML_THINKING; break;
-        case O_STRICT: oo.parse.flags |= DSML_STRICT; break;
-        case O_LOOK: oo.parse.flags |= DSML_LOOKALIKES; break;
         case O_ENV: envelope = 1; break;
         case 'w': wl.print = 1; break;
         case O_RANDOM: random_ids = 1; break;
         case O_TOOLS: tools_path = optarg; break;
         case O_CHUNK:
         case O_SEED:
-        case O_MAXTOK:
-        case O_MAXVAL:
             if (tool_parse_size(optarg, &sz) || (c == O_CHUNK && sz == 0)) {
                 tool_error("parse", "bad number '%s'", optarg);
                 return TOOL_USAGE;
             }
             if (c == O_CHUNK) chunk = sz;
-            else if (c == O_SEED) seed = sz;
-            else if (c == O_MAXTOK) oo.parse.max_token = sz;
-            else oo.parse.max_value = sz;
+            else seed = sz;
             break;
         case 'h': fputs(usage_text, stdout); return TOOL_OK;
         default: fputs(usage_text, stderr); return TOOL_USAGE;

@@ -20,6 +20,7 @@ static const char usage_text[] =
     "options:\n"
     "  --dialect D      v4 (default), v3.2, v3.1 or auto\n"
     "  --thinking       the completion starts in reasoning\n"
+    "  --strict         official parser rules: a deviation ends the stream with an error\n"
     "  --lookalikes     accept ASCII-bar and missing-bar DSML markers\n"
     "  --chunk N        bytes per feed (default 16)\n"
     "  --model NAME     model name in every chunk (default \"dsml\")\n"
@@ -48,20 +49,15 @@ static int print_warning(void *ud, const dsml_diag *w)
 
 int cmd_stream(int argc, char **argv)
 {
-    enum { O_DIALECT = 256, O_THINKING, O_LOOK, O_CHUNK, O_MODEL, O_ID, O_CREATED, O_USAGE,
-           O_SEED, O_MAXTOK, O_MAXVAL };
+    enum { O_CHUNK = 256, O_MODEL, O_ID, O_CREATED, O_USAGE, O_SEED };
     static const struct option longopts[] = {
-        {"dialect", required_argument, 0, O_DIALECT},
-        {"thinking", no_argument, 0, O_THINKING},
-        {"lookalikes", no_argument, 0, O_LOOK},
+        TOOL_PARSER_OPTIONS,
         {"chunk", required_argument, 0, O_CHUNK},
         {"model", required_argument, 0, O_MODEL},
         {"id", required_argument, 0, O_ID},
         {"created", required_argument, 0, O_CREATED},
         {"usage", no_argument, 0, O_USAGE},
         {"seed", required_argument, 0, O_SEED},
-        {"max-token", required_argument, 0, O_MAXTOK},
-        {"max-value", required_argument, 0, O_MAXVAL},
         {"warnings", no_argument, 0, 'w'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -74,15 +70,10 @@ int cmd_stream(int argc, char **argv)
     int seeded = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "wh", longopts, NULL)) != -1) {
+        int r = tool_parser_option("stream", c, optarg, &oo.parse);
+        if (r < 0) return TOOL_USAGE;
+        if (r) continue;
         switch (c) {
-        case O_DIALECT:
-            if (dsml_dialect_parse(optarg, &oo.parse.dialect)) {
-                tool_error("stream", "unknown dialect '%s' (v4, v3.2, v3.1, auto)", optarg);
-                return TOOL_USAGE;
-            }
-            break;
-        case O_THINKING: oo.parse.flags |= DSML_THINKING; break;
-        case O_LOOK: oo.parse.flags |= DSML_LOOKALIKES; break;
         case O_MODEL: co.model = optarg; break;
         case O_ID: co.id = optarg; break;
         case O_USAGE: co.include_usage = 1; break;
@@ -92,16 +83,12 @@ int cmd_stream(int argc, char **argv)
         case O_CHUNK:
         case O_CREATED:
         case O_SEED:
-        case O_MAXTOK:
-        case O_MAXVAL:
             if (tool_parse_size(optarg, &n) || (c == O_CHUNK && n == 0)) {
                 tool_error("stream", "bad number '%s'", optarg);
                 return TOOL_USAGE;
             }
             if (c == O_CHUNK) chunk = n;
             else if (c == O_CREATED) co.created = (int64_t)n;
-            else if (c == O_MAXTOK) oo.parse.max_token = n;
-            else if (c == O_MAXVAL) oo.parse.max_value = n;
             else seed = n, seeded = 1;
             break;
         case 'h': fputs(usage_text, stdout); return TOOL_OK;

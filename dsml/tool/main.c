@@ -102,3 +102,30 @@ int tool_parse_size(const char *s, size_t *out)
     *out = (size_t)v;
     return 0;
 }
+
+int tool_parser_option(const char *cmd, int opt, const char *arg, dsml_options *o)
+{
+    size_t n;
+    switch (opt) {
+    case TOOL_O_DIALECT:
+        if (dsml_dialect_parse(arg, &o->dialect)) {
+            tool_error(cmd, "unknown dialect '%s' (v4, v3.2, v3.1, auto)", arg);
+            return -1;
+        }
+        return 1;
+    case TOOL_O_THINKING: o->flags |= DSML_THINKING; return 1;
+    case TOOL_O_STRICT: o->flags |= DSML_STRICT; return 1;
+    case TOOL_O_LOOKALIKES: o->flags |= DSML_LOOKALIKES; return 1;
+    case TOOL_O_MAX_TOKEN:
+    case TOOL_O_MAX_VALUE:
+        if (tool_parse_size(arg, &n) || !n) {
+            tool_error(cmd, "bad number '%s'", arg);
+            return -1;
+        }
+        if (opt == TOOL_O_MAX_TOKEN) o->max_token = n;
+        else o->max_value = n;
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -15,8 +15,8 @@ import re
 import subprocess
 import sys
 
-dsml, cases_dir = sys.argv[1], sys.argv[2]
-vec_dir = sys.argv[3] if len(sys.argv) > 3 else "spec/vectors"
+dsml, cases_dir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+vec_dir = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else "spec/vectors")
 failures = 0
 checks = 0
 

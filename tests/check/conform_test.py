@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-dsml, replay, rec = sys.argv[1], sys.argv[2], sys.argv[3]
+dsml, replay, rec = (os.path.abspath(a) for a in sys.argv[1:4])
 failures = 0
 checks = 0
 CALL_CASES = ["single_call", "parallel_calls", "argument_types", "unicode", "long_string",

@@ -1,0 +1,194 @@
+/*
+ * fuzz_roundtrip_dsml.c - harness 3a: DSML -> OpenAI -> DSML reaches a fixpoint.
+ *
+ * Input: two option bytes (fuzz.h; the dialect picks the DeepSeek format, auto meaning v4;
+ * thinking, strict and look-alikes apply to the first parse; limits are ignored), then the
+ * completion text X. With dsml_convert:
+ *
+ *   M1 = X  -> OpenAI      (any input; strict mode may refuse it)
+ *   D1 = M1 -> DSML        (canonical form; the renderer may refuse a value it cannot write)
+ *   M2 = D1 -> OpenAI      (strict mode when M1 is representable, see below)
+ *   D2 = M2 -> DSML
+ *
+ * When M1 is representable in the format (content, reasoning and tool names are plain
+ * text, fz_text_is_plain; names shorter than 1 KiB; V3.1: arguments that are a JSON object
+ * without the call-end token, names without '<': that format cannot escape them, and strict
+ * V3.1 requires object arguments), then D1 must parse
+ * in strict mode, D2 must equal D1 byte for byte, and M2 must carry M1's content, reasoning,
+ * names and argument values (JSON-equal; arguments that are not a JSON object come back as
+ * the renderer's {"arguments": "<text>"} parameter, V3.1 passes them through). The second
+ * parse is tolerant when an argument value holds the parameter closer (see below).
+ */
+#include <string.h>
+
+#include "dsml_convert.h"
+#include "dsml_json.h"
+#include "fuzz.h"
+
+struct msg {
+    dsml_jv_doc *doc;
+    const dsml_jv *content, *reasoning, *calls;
+};
+
+static int convert(const char *in, size_t len, dsml_format from, dsml_format to,
+                   unsigned flags, dsml_buf *out, dsml_convert_error *err)
+{
+    uint64_t seed = 9;
+    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
+                              .make_id = dsml_id_seeded, .id_ud = &seed};
+    dsml_buf_clear(out);
+    dsml_sink s = dsml_buf_sink(out);
+    int rc = dsml_convert(in, len, &o, &s, err);
+    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
+    FZ_CHECK(!out->oom, "out of memory");
+    return rc;
+}
+
+static void msg_read(struct msg *m, const dsml_buf *json)
+{
+    dsml_jv_error e;
+    m->doc = dsml_jv_parse(json->data, json->len, 0, &e);
+    FZ_CHECK(m->doc, "converter output is not JSON (%s at %zu):\n%s", e.msg, e.offset,
+             json->data);
+    const dsml_jv *r = dsml_jv_root(m->doc);
+    m->content = dsml_jv_get(r, "content");
+    m->reasoning = dsml_jv_get(r, "reasoning_content");
+    m->calls = dsml_jv_get(r, "tool_calls");
+    FZ_CHECK(m->content && (m->content->type == DSML_JV_STRING || m->content->type == DSML_JV_NULL),
+             "message content is neither a string nor null");
+    FZ_CHECK(!m->calls || (m->calls->type == DSML_JV_ARRAY && m->calls->len),
+             "tool_calls present but not a non-empty array");
+}
+
+static const dsml_jv *fn_field(const dsml_jv *call, const char *k)
+{
+    const dsml_jv *v = dsml_jv_get(dsml_jv_get(call, "function"), k);
+    FZ_CHECK(v && v->type == DSML_JV_STRING, "tool call without a string function.%s", k);
+    return v;
+}
+
+static size_t ncalls(const struct msg *m) { return m->calls ? m->calls->len : 0; }
+
+static int str_plain(const dsml_jv *v)
+{
+    return !v || v->type != DSML_JV_STRING || fz_text_is_plain(v->u.s, v->len);
+}
+
+static int representable(const struct msg *m, dsml_format f)
+{
+    if (!str_plain(m->content) || !str_plain(m->reasoning)) return 0;
+    for (size_t i = 0; i < ncalls(m); i++) {
+        const dsml_jv *c = &m->calls->u.items[i], *name = fn_field(c, "name");
+        if (!str_plain(name) || name->len >= 1024) return 0;
+        if (f == DSML_FMT_V31) {
+            const dsml_jv *args = fn_field(c, "arguments");
+            if (memchr(name->u.s, '<', name->len) ||
+                fz_contains(args->u.s, args->len,
+                            "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end") ||
+                !dsml_json_is_object(args->u.s, args->len))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int same_str(const dsml_jv *a, const dsml_jv *b)
+{
+    size_t al = a && a->type == DSML_JV_STRING ? a->len : 0;
+    size_t bl = b && b->type == DSML_JV_STRING ? b->len : 0;
+    return al == bl && (!al || !memcmp(a->u.s, b->u.s, al));
+}
+
+/* The arguments text M2 must carry for M1's arguments text a (see the file header). */
+static void expected_args(const dsml_jv *a, dsml_format f, dsml_buf *out)
+{
+    dsml_buf_clear(out);
+    if (f == DSML_FMT_V31 || dsml_json_is_object(a->u.s, a->len)) {
+        dsml_buf_add(out, a->u.s, a->len);
+        return;
+    }
+    size_t i = 0;
+    while (i < a->len && strchr(" \t\r\n", a->u.s[i])) i++;
+    if (i == a->len || (a->len - i >= 4 && !memcmp(a->u.s + i, "null", 4) &&
+                        dsml_json_valid(a->u.s, a->len))) {
+        dsml_buf_puts(out, "{}");
+        return;
+    }
+    dsml_buf_puts(out, "{\"arguments\":\"");
+    dsml_json_escape(a->u.s, a->len, out);
+    dsml_buf_puts(out, "\"}");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz_in in = {data, size};
+    dsml_options o;
+    fz_read_options(&in, &o, NULL);
+    dsml_format fmt = o.dialect == DSML_AUTO ? DSML_FMT_V4 : (dsml_format)o.dialect;
+    unsigned flags = o.flags & (DSML_THINKING | DSML_STRICT | DSML_LOOKALIKES);
+    const char *text = (const char *)in.p;
+    size_t len = in.n;
+
+    dsml_buf m1 = {0}, d1 = {0}, m2 = {0}, d2 = {0}, want = {0};
+    dsml_convert_error err;
+    struct msg a = {0}, b = {0};
+    if (convert(text, len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
+        FZ_CHECK(flags & DSML_STRICT, "tolerant DSML -> OpenAI failed: %s", err.message);
+        goto out;
+    }
+    msg_read(&a, &m1);
+    if (convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
+    int rep = representable(&a, fmt);
+    /* a value holding the parameter closer is written as a JSON string with "\/" before
+       ｜DSML｜parameter (dsml_render.h); that still contains "/｜DSML｜parameter", where the
+       official parser and strict mode end the value, so only tolerant mode reads it back */
+    int strict2 = rep && !fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C" "parameter");
+    /* the V4.1 spaced closer "</｜DSML｜ parameter>" in a value is written raw; strict mode
+       reads it as value text, tolerant mode ends the value there when markup follows */
+    if (!strict2 && fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
+        rep = 0;
+    unsigned flags2 = (flags & DSML_THINKING) | (strict2 ? DSML_STRICT : 0);
+    if (convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
+        FZ_CHECK(!rep, "the rendered DSML fails a strict parse: %s at %llu\n--- M1\n%s\n--- D1\n%s",
+                 err.message, (unsigned long long)err.offset, fz_show(m1.data, m1.len),
+                 fz_show(d1.data, d1.len));
+        goto out;
+    }
+    msg_read(&b, &m2);
+    if (convert(m2.data, m2.len, DSML_FMT_OPENAI, fmt, 0, &d2, &err)) {
+        FZ_CHECK(!rep, "re-rendering the round-tripped message failed: %s\n--- M2\n%s",
+                 err.message, fz_show(m2.data, m2.len));
+        goto out;
+    }
+    if (!rep) goto out;
+    FZ_CHECK(d1.len == d2.len && (!d1.len || !memcmp(d1.data, d2.data, d1.len)),
+             "DSML -> OpenAI -> DSML is not a fixpoint\n--- D1\n%s\n--- D2\n%s\n--- M1\n%s",
+             fz_show(d1.data, d1.len), fz_show(d2.data, d2.len), fz_show(m1.data, m1.len));
+    FZ_CHECK(same_str(a.content, b.content), "content changed\n--- M1\n%s\n--- M2\n%s",
+             fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
+    FZ_CHECK(!a.reasoning == !b.reasoning && same_str(a.reasoning, b.reasoning),
+             "reasoning changed\n--- M1\n%s\n--- M2\n%s", fz_show(m1.data, m1.len),
+             fz_show(m2.data, m2.len));
+    FZ_CHECK(ncalls(&a) == ncalls(&b), "%zu calls became %zu\n--- M1\n%s\n--- M2\n%s",
+             ncalls(&a), ncalls(&b), fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
+    for (size_t i = 0; i < ncalls(&a); i++) {
+        const dsml_jv *ca = &a.calls->u.items[i], *cb = &b.calls->u.items[i];
+        FZ_CHECK(same_str(fn_field(ca, "name"), fn_field(cb, "name")), "call %zu name changed", i);
+        const dsml_jv *aa = fn_field(ca, "arguments"), *ab = fn_field(cb, "arguments");
+        expected_args(aa, fmt, &want);
+        int eq = fz_json_text_equal(want.data, want.len, ab->u.s, ab->len) ||
+                 (want.len == ab->len && !memcmp(want.data, ab->u.s, ab->len));
+        FZ_CHECK(eq, "call %zu arguments changed\n--- expected\n%s\n--- M2\n%s\n--- D1\n%s", i,
+                 fz_show(want.data, want.len), fz_show(ab->u.s, ab->len),
+                 fz_show(d1.data, d1.len));
+    }
+out:
+    dsml_jv_free(a.doc);
+    dsml_jv_free(b.doc);
+    dsml_buf_free(&m1);
+    dsml_buf_free(&d1);
+    dsml_buf_free(&m2);
+    dsml_buf_free(&d2);
+    dsml_buf_free(&want);
+    return 0;
+}
