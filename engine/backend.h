@@ -181,6 +181,13 @@ struct dsv4_backend_ops {
     void (*fp8_round)(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int64_t nround, int block);
     /* Hadamard-rotate each row (row_len a power of two), then FP4-round in blocks. */
     void (*fp4_hadamard)(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int block);
+    /* Choose the next token from n logits as sample.h's dsv4_sample_pick does (greedy when
+     * temp <= 0, else temperature / top-k / top-p with the host's draw, a value < 2^53 from
+     * dsv4_sampler_draw) and write its id to out[0] (int32; -1 when n is out of range or the
+     * host is out of memory). Every backend chooses the same token for the same logits and
+     * draw, so only out[0] needs to come back to the host. */
+    void (*sample)(struct dsv4_backend *b, const float *logits, int n, float temp, int top_k, float top_p,
+                   uint64_t draw, int32_t *out);
 };
 
 struct dsv4_backend {

@@ -22,6 +22,8 @@ DSV4_CHAT_LIBS := $(DSML_LIB)
 endif
 
 $(ENGINE_OBJS) $(O)/engine/main.o $(ENGINE_TEST_OBJS): CPPFLAGS += -Iengine
+# sampling weights must be the GPU's bits: no fused multiply-add (sample_math.h)
+$(O)/engine/sample.o: CPPFLAGS += -ffp-contract=off
 
 BINS     += $(DSV4_BIN)
 LIBS     += $(ENGINE_LIB)

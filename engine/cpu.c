@@ -11,6 +11,7 @@
  */
 #include "backend.h"
 #include "quant.h"
+#include "sample.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -783,6 +784,13 @@ static void cpu_fp4_hadamard(struct dsv4_backend *b, float *x, int64_t row_len, 
     }
 }
 
+static void cpu_sample(struct dsv4_backend *b, const float *logits, int n, float temp, int top_k, float top_p,
+                       uint64_t draw, int32_t *out)
+{
+    (void)b;
+    *out = dsv4_sample_pick(logits, n, temp, top_k, top_p, draw);
+}
+
 static const struct dsv4_backend_ops CPU_OPS = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -811,6 +819,7 @@ static const struct dsv4_backend_ops CPU_OPS = {
     .scale = cpu_scale,
     .fp8_round = cpu_fp8_round,
     .fp4_hadamard = cpu_fp4_hadamard,
+    .sample = cpu_sample,
 };
 
 struct dsv4_backend *dsv4_backend_cpu_new(int n_threads)

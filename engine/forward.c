@@ -65,7 +65,7 @@ struct dsv4_ctx {
     float *X, *X2, *emb, *u, *xn, *xs, *post, *comb;
     float *qa, *qr, *qrs, *q, *o, *kv, *ca, *cz, *ia, *iz, *qi, *iw;
     float *z, *zs, *f, *rl, *rw, *g, *up, *h, *fs, *y, *logits;
-    int32_t *sel, *ids, *tok;
+    int32_t *sel, *ids, *tok, *next;
     float *host_X;
     void (*trace)(void *ud, int layer, int64_t pos0, int n, const float *X);
     void *trace_ud;
@@ -194,6 +194,7 @@ int dsv4_ctx_new(struct dsv4_ctx **out, const struct dsv4_model *m, struct dsv4_
     c->sel = balloc(c, (size_t)(U * c->topk) * sizeof(int32_t), &fail);
     c->ids = balloc(c, (size_t)(U * k) * sizeof(int32_t), &fail);
     c->tok = balloc(c, (size_t)U * sizeof(int32_t), &fail);
+    c->next = balloc(c, sizeof(int32_t), &fail);
     if (fail) {
         dsv4_ctx_free(c);
         seterr(err, errlen, "forward: out of %s memory for a context of %lld positions", b->ops->name,
@@ -398,13 +399,14 @@ static void trace(struct dsv4_ctx *c, int layer, int64_t pos0, int n)
     c->trace(c->trace_ud, layer, pos0, n, h);
 }
 
-static void eval_chunk(struct dsv4_ctx *c, const int32_t *tokens, int n, float *logits, int all_logits)
+/* One chunk; with head, its logits (all rows, or the last token's) into c->logits. */
+static void eval_chunk(struct dsv4_ctx *c, const int32_t *tokens, int n, int head, int all_logits)
 {
     const struct dsv4_model *m = c->m;
     const struct dsv4_hparams *hp = &m->hp;
     const struct dsv4_backend_ops *op = c->op;
     struct dsv4_backend *b = c->b;
-    const int64_t pos0 = c->pos, D = hp->n_embd, V = hp->n_vocab;
+    const int64_t pos0 = c->pos, D = hp->n_embd;
 
     op->set(b, c->tok, tokens, (size_t)n * sizeof(int32_t));
     op->get_rows(b, m->tok_embd, tokens, n, c->emb);
@@ -421,27 +423,20 @@ static void eval_chunk(struct dsv4_ctx *c, const int32_t *tokens, int n, float *
         trace(c, il, pos0, n);
     }
     c->pos += n;
-    if (!logits) return;
+    if (!head) return;
     struct dsv4_hc_args ha = {
         .X = c->X, .n = n, .hc = (int)hp->n_hc, .D = D, .fn = m->out_hc_fn, .scale = VEC(m->out_hc_scale),
         .base = VEC(m->out_hc_base), .rms_eps = hp->rms_eps, .hc_eps = hp->hc_eps, .u = c->u,
     };
     op->hc_head(b, &ha);
     op->rms_norm(b, c->u, c->y, VEC(m->out_norm), D, n, hp->rms_eps);
-    if (all_logits) {
-        mm(c, m->output, c->y, c->logits, n);
-        op->get(b, logits, c->logits, (size_t)(n * V) * sizeof(float));
-    } else {
-        mm(c, m->output, c->y + (int64_t)(n - 1) * D, c->logits, 1);
-        op->get(b, logits, c->logits, (size_t)V * sizeof(float));
-    }
+    if (all_logits) mm(c, m->output, c->y, c->logits, n);
+    else mm(c, m->output, c->y + (int64_t)(n - 1) * D, c->logits, 1);
 }
 
-int dsv4_eval(struct dsv4_ctx *c, const int32_t *tokens, int n, float *logits, int all_logits, char *err,
-              size_t errlen)
+static int check_tokens(struct dsv4_ctx *c, const int32_t *tokens, int n, char *err, size_t errlen)
 {
     const struct dsv4_hparams *hp = &c->m->hp;
-    if (n <= 0) return 0;
     if (c->pos + n > c->p.n_ctx) {
         seterr(err, errlen, "forward: %d tokens at position %lld exceed the context of %lld positions", n,
                (long long)c->pos, (long long)c->p.n_ctx);
@@ -453,13 +448,39 @@ int dsv4_eval(struct dsv4_ctx *c, const int32_t *tokens, int n, float *logits, i
                    hp->n_vocab);
             return -1;
         }
+    return 0;
+}
+
+int dsv4_eval(struct dsv4_ctx *c, const int32_t *tokens, int n, float *logits, int all_logits, char *err,
+              size_t errlen)
+{
+    const size_t V = c->m->hp.n_vocab;
+    if (n <= 0) return 0;
+    if (check_tokens(c, tokens, n, err, errlen)) return -1;
     for (int i = 0; i < n; i += c->p.n_ubatch) {
-        int cnt = n - i < c->p.n_ubatch ? n - i : c->p.n_ubatch;
-        int last = i + cnt == n;
-        float *lg = NULL;
-        if (logits && all_logits) lg = logits + (size_t)i * hp->n_vocab;
-        else if (logits && last) lg = logits;
-        eval_chunk(c, tokens + i, cnt, lg, all_logits);
+        const int cnt = n - i < c->p.n_ubatch ? n - i : c->p.n_ubatch, last = i + cnt == n;
+        const int head = logits && (all_logits || last);
+        eval_chunk(c, tokens + i, cnt, head, all_logits);
+        if (head && all_logits) c->op->get(c->b, logits + (size_t)i * V, c->logits, (size_t)cnt * V * sizeof(float));
+        else if (head) c->op->get(c->b, logits, c->logits, V * sizeof(float));
     }
+    return 0;
+}
+
+int dsv4_eval_sample(struct dsv4_ctx *c, const int32_t *tokens, int n, struct dsv4_sampler *s, int32_t *next,
+                     char *err, size_t errlen)
+{
+    if (n <= 0) {
+        seterr(err, errlen, "forward: no tokens to sample after");
+        return -1;
+    }
+    if (check_tokens(c, tokens, n, err, errlen)) return -1;
+    for (int i = 0; i < n; i += c->p.n_ubatch) {
+        const int cnt = n - i < c->p.n_ubatch ? n - i : c->p.n_ubatch;
+        eval_chunk(c, tokens + i, cnt, i + cnt == n, 0);
+    }
+    const uint64_t draw = dsv4_sampler_draw(s);
+    c->op->sample(c->b, c->logits, (int)c->m->hp.n_vocab, s->temp, s->top_k, s->top_p, draw, c->next);
+    c->op->get(c->b, next, c->next, sizeof *next);
     return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "model.h"
+#include "sample.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,13 @@ int64_t dsv4_ctx_pos(const struct dsv4_ctx *c);
  * skips the output head. Returns 0, or -1 with a message (bad token id, context full). */
 int dsv4_eval(struct dsv4_ctx *c, const int32_t *tokens, int n, float *logits, int all_logits, char *err,
               size_t errlen);
+
+/* Evaluate n tokens like dsv4_eval, then choose the next token from the last token's logits
+ * with the backend's sample op and s's settings and draw (dsv4_sampler_draw: one draw when
+ * s->temp > 0). The logits stay in backend memory; only the token id comes back. Returns 0
+ * with *next set (-1 if the backend could not sample), or -1 with a message as dsv4_eval. */
+int dsv4_eval_sample(struct dsv4_ctx *c, const int32_t *tokens, int n, struct dsv4_sampler *s, int32_t *next,
+                     char *err, size_t errlen);
 
 /* Debugging hook: called after every layer with the host copy of the hyper-connection
  * state X [n, hc, D] of the chunk (layer = -1 for the embedding). NULL disables. */

@@ -467,8 +467,10 @@ static int prompt_ids(struct loaded *L, const struct common *c, struct dsv4_ids 
     return 0;
 }
 
-/* Evaluate ids with progress on stderr for long prompts. */
-static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *logits, int all, int step)
+/* Evaluate ids with progress on stderr for long prompts. With s, the last chunk also
+ * samples the next token on the backend (*next; the logits stay there). */
+static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *logits, int all, int step,
+                         struct dsv4_sampler *s, int32_t *next)
 {
     char err[512];
     const double t0 = now_s();
@@ -477,7 +479,9 @@ static int eval_progress(struct loaded *L, const int32_t *ids, int n, float *log
     for (int i = 0; i < n; i += step) {
         int cnt = n - i < step ? n - i : step;
         float *lg = logits ? (all ? logits + (size_t)i * (size_t)V : (i + cnt == n ? logits : NULL)) : NULL;
-        if (dsv4_eval(L->ctx, ids + i, cnt, lg, all, err, sizeof err)) {
+        const int rc = s && i + cnt == n ? dsv4_eval_sample(L->ctx, ids + i, cnt, s, next, err, sizeof err)
+                                         : dsv4_eval(L->ctx, ids + i, cnt, lg, all, err, sizeof err);
+        if (rc) {
             fprintf(stderr, "%s: %s\n", prog, err);
             return -1;
         }
@@ -536,7 +540,8 @@ static int cmd_logits(int argc, char **argv)
         fprintf(stderr, "%s: out of memory for %zu x %zu logits\n", prog, ids.n, V);
         goto done;
     }
-    if (eval_progress(&L, ids.v, (int)ids.n, logits, 1, c.decode ? 1 : (c.ubatch > 0 ? c.ubatch : 64))) goto done;
+    if (eval_progress(&L, ids.v, (int)ids.n, logits, 1, c.decode ? 1 : (c.ubatch > 0 ? c.ubatch : 64), NULL, NULL))
+        goto done;
     if (c.out) {
         char err[512];
         if (dsv4_logits_write(c.out, ids.v, (uint32_t)ids.n, (uint32_t)V, logits, err, sizeof err)) {
@@ -584,36 +589,39 @@ static int cmd_run(int argc, char **argv)
     struct loaded L;
     if (load(&L, &c)) return 1;
     struct dsv4_ids ids = {0};
-    float *logits = NULL;
     rc = 1;
     if (prompt_ids(&L, &c, &ids)) goto done;
-    const int V = (int)L.m.hp.n_vocab;
-    logits = malloc((size_t)V * sizeof *logits);
-    if (!logits) goto done;
-    if (eval_progress(&L, ids.v, (int)ids.n, logits, 0, c.ubatch > 0 ? c.ubatch : 64)) goto done;
+    if (!ids.n) {
+        fprintf(stderr, "%s: no tokens\n", prog);
+        goto done;
+    }
+    /* sampling runs on the backend: per token only the chosen id comes back */
     struct dsv4_sampler s;
     dsv4_sampler_init(&s, (float)c.temp, c.top_k, (float)c.top_p, c.seed);
+    int32_t tok = -1;
+    if (c.n_predict > 0 &&
+        eval_progress(&L, ids.v, (int)ids.n, NULL, 0, c.ubatch > 0 ? c.ubatch : 64, &s, &tok))
+        goto done;
     const double t0 = now_s();
-    int produced = 0;
-    for (; produced < c.n_predict; produced++) {
-        int32_t tok = dsv4_sample(&s, logits, V);
-        if (tok < 0 || tok == dsv4_tokenizer_eos(L.tok)) break;
+    int produced = 0, steps = 0;
+    while (produced < c.n_predict && tok >= 0 && tok != dsv4_tokenizer_eos(L.tok)) {
         size_t len;
         const char *bytes = dsv4_token_bytes(L.tok, tok, &len);
         fwrite(bytes, 1, len, stdout);
         fflush(stdout);
+        if (++produced == c.n_predict) break;
         char err[512];
-        if (dsv4_eval(L.ctx, &tok, 1, logits, 0, err, sizeof err)) {
+        if (dsv4_eval_sample(L.ctx, &tok, 1, &s, &tok, err, sizeof err)) {
             fprintf(stderr, "\n%s: %s\n", prog, err);
             goto done;
         }
+        steps++;
     }
     printf("\n");
-    fprintf(stderr, "run: %zu prompt tokens, %d generated, %.2f tok/s\n", ids.n, produced,
-            produced / (now_s() - t0 + 1e-9));
+    fprintf(stderr, "run: %zu prompt tokens, %d generated, %.2f tok/s (%d decode steps, sampling on the %s backend)\n",
+            ids.n, produced, steps / (now_s() - t0 + 1e-9), steps, L.b->ops->name);
     rc = 0;
 done:
-    free(logits);
     dsv4_ids_free(&ids);
     unload(&L);
     return rc;
@@ -658,14 +666,19 @@ static int cmd_bench(int argc, char **argv)
     double t0 = now_s();
     if (dsv4_eval(L.ctx, tok, n_prompt, logits, 0, err, sizeof err)) goto fail;
     double t1 = now_s();
-    for (int i = 0; i < n_gen; i++)
-        if (dsv4_eval(L.ctx, tok + n_prompt + i, 1, logits, 0, err, sizeof err)) goto fail;
+    struct dsv4_sampler smp; /* greedy on the backend, as `run --temp 0` decodes */
+    dsv4_sampler_init(&smp, 0, 0, 1, 0);
+    for (int i = 0; i < n_gen; i++) {
+        int32_t next;
+        if (dsv4_eval_sample(L.ctx, tok + n_prompt + i, 1, &smp, &next, err, sizeof err)) goto fail;
+    }
     double t2 = now_s();
     printf("bench: %s, %s backend, %d threads, %s\n", c.model, L.b->ops->name,
            c.threads > 0 ? c.threads : (int)sysconf(_SC_NPROCESSORS_ONLN),
            c.exact ? "exact fp32" : "FP8/FP4 simulation");
     printf("  prefill %d tokens: %.2f s, %.2f tok/s\n", n_prompt, t1 - t0, n_prompt / (t1 - t0));
-    printf("  decode  %d tokens: %.2f s, %.2f tok/s\n", n_gen, t2 - t1, n_gen / (t2 - t1));
+    printf("  decode  %d tokens: %.2f s, %.2f tok/s (greedy sampling on the backend)\n", n_gen, t2 - t1,
+           n_gen / (t2 - t1));
     rc = 0;
 fail:
     if (rc) fprintf(stderr, "%s: %s\n", prog, err);

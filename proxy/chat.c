@@ -487,24 +487,40 @@ static upcall *upcall_get(exch *e, long idx)
     return NULL;
 }
 
-static void upstream_tool_calls(exch *e, json_t *arr)
+static const dsml_jv *jv_str(const dsml_jv *v)
 {
-    size_t i;
-    json_t *tc;
-    json_array_foreach(arr, i, tc)
-    {
-        if (e->fault[0])
-            return;
-        json_t *jidx = json_object_get(tc, "index");
-        long idx = json_is_integer(jidx) ? (long)json_integer_value(jidx) : (long)i;
-        json_t *fn = json_object_get(tc, "function");
-        const char *name = json_string_value(json_object_get(fn, "name"));
-        const char *args = json_string_value(json_object_get(fn, "arguments"));
-        json_t *jargs = json_object_get(fn, "arguments");
+    return v && v->type == DSML_JV_STRING ? v : NULL;
+}
+
+/* A JSON integer value (digits only, no fraction or exponent), else dflt. */
+static long long jv_int(const dsml_jv *v, long long dflt)
+{
+    if (!v || v->type != DSML_JV_NUMBER || v->is_float || v->len == 0 || v->len > 20)
+        return dflt;
+    char b[24];
+    memcpy(b, v->u.s, v->len);
+    b[v->len] = 0;
+    return strtoll(b, NULL, 10);
+}
+
+static void upstream_tool_calls(exch *e, const dsml_jv *arr)
+{
+    for (size_t i = 0; i < arr->len && !e->fault[0]; i++) {
+        const dsml_jv *tc = &arr->u.items[i];
+        long idx = (long)jv_int(dsml_jv_get(tc, "index"), (long long)i);
+        const dsml_jv *fn = dsml_jv_get(tc, "function");
+        const dsml_jv *name = jv_str(dsml_jv_get(fn, "name"));
+        const dsml_jv *jargs = dsml_jv_get(fn, "arguments");
         dsml_buf objargs = {0};
-        if (!args && json_is_object(jargs)) { /* some runtimes send an object */
-            proxy_json_write(jargs, &objargs);
+        const char *args = NULL;
+        size_t args_len = 0;
+        if (jv_str(jargs)) {
+            args = jargs->u.s;
+            args_len = jargs->len;
+        } else if (jargs && jargs->type == DSML_JV_OBJECT) { /* some runtimes send an object */
+            proxy_jv_write(jargs, &objargs);
             args = objargs.data;
+            args_len = objargs.len;
         }
         upcall *u = upcall_get(e, idx);
         if (!u) {
@@ -512,7 +528,7 @@ static void upstream_tool_calls(exch *e, json_t *arr)
                 dsml_buf_free(&objargs);
                 continue; /* no name yet: cannot start the call */
             }
-            if (check_call(e, name, strlen(name))) {
+            if (check_call(e, name->u.s, name->len)) {
                 set_fault(e, "invalid_response_error", "tool_choice_violation", "%s", e->violation);
                 dsml_buf_free(&objargs);
                 return;
@@ -529,32 +545,34 @@ static void upstream_tool_calls(exch *e, json_t *arr)
             u->up_index = idx;
             u->client_index = e->ncalls++;
             u->after = e->nparsed;
-            const char *id = json_string_value(json_object_get(tc, "id"));
-            if (id && *id)
-                snprintf(u->id, sizeof u->id, "%s", id);
-            else
+            const dsml_jv *id = jv_str(dsml_jv_get(tc, "id"));
+            if (id && id->len && id->len < sizeof u->id && !memchr(id->u.s, 0, id->len)) {
+                memcpy(u->id, id->u.s, id->len);
+                u->id[id->len] = 0;
+            } else {
                 dsml_id_random(NULL, u->client_index, u->id);
-            dsml_buf_puts(&u->name, name);
+            }
+            dsml_buf_add(&u->name, name->u.s, name->len);
             if (e->client_stream) {
                 dsml_delta d = {0};
                 d.kind = DSML_DELTA_CALL;
                 d.index = u->client_index;
                 d.id = u->id;
-                d.name = name;
-                d.name_len = strlen(name);
+                d.name = name->u.s;
+                d.name_len = name->len;
                 dsml_chunker_delta(e->ch, &d);
             }
         }
-        if (args && *args) {
+        if (args_len) {
             if (e->client_stream) {
                 dsml_delta d = {0};
                 d.kind = DSML_DELTA_ARGS;
                 d.index = u->client_index;
                 d.text = args;
-                d.len = strlen(args);
+                d.len = args_len;
                 dsml_chunker_delta(e->ch, &d);
             } else {
-                dsml_buf_puts(&u->args, args);
+                dsml_buf_add(&u->args, args, args_len);
             }
         }
         dsml_buf_free(&objargs);
@@ -608,66 +626,77 @@ static int on_event(void *ud, const dsml_sse_event *ev)
         e->up_done_marker = 1;
         return 0;
     }
-    json_error_t je;
-    json_t *j = json_loadb(ev->data, ev->data_len, JSON_ALLOW_NUL, &je);
-    if (!json_is_object(j)) {
+    /* One event is one small JSON object: parsed into one arena (dsml_jv), text kept
+     * as UTF-8 bytes, nothing converted that is not used. */
+    dsml_jv_error je;
+    dsml_jv_doc *doc = dsml_jv_parse(ev->data, ev->data_len, 0, &je);
+    const dsml_jv *j = doc ? dsml_jv_root(doc) : NULL;
+    if (!j || j->type != DSML_JV_OBJECT) {
         char m[160];
-        snprintf(m, sizeof m, "byte %d: %.120s", je.position, j ? "not an object" : je.text);
+        if (j)
+            snprintf(m, sizeof m, "not an object");
+        else
+            snprintf(m, sizeof m, "byte %zu: %.120s", je.offset, je.msg ? je.msg : "syntax error");
         set_fault(e, "upstream_error", "upstream_bad_event", "upstream sent a malformed SSE event (%s)", m);
-        json_decref(j);
+        dsml_jv_free(doc);
         return 1;
     }
-    json_t *err = json_object_get(j, "error");
-    if (err && !json_is_null(err)) {
-        json_t *msg = json_is_object(err) ? json_object_get(err, "message") : err;
-        const char *ms = json_string_value(msg);
-        set_fault(e, "upstream_error", "upstream_error", "upstream error: %s",
-                  ms ? ms : "(no message)");
-        json_decref(j);
+    const dsml_jv *err = dsml_jv_get(j, "error");
+    if (!dsml_jv_is_null(err)) {
+        const dsml_jv *msg = jv_str(err->type == DSML_JV_OBJECT ? dsml_jv_get(err, "message") : err);
+        char m[240];
+        snprintf(m, sizeof m, "%.*s", msg ? (int)(msg->len > 200 ? 200 : msg->len) : 12,
+                 msg ? msg->u.s : "(no message)");
+        set_fault(e, "upstream_error", "upstream_error", "upstream error: %s", m);
+        dsml_jv_free(doc);
         return 1;
     }
-    json_t *usage = json_object_get(j, "usage");
-    if (json_is_object(usage)) {
-        json_t *pt = json_object_get(usage, "prompt_tokens");
-        json_t *ct = json_object_get(usage, "completion_tokens");
-        if (json_is_integer(pt) || json_is_integer(ct)) {
-            e->prompt_tokens = json_integer_value(pt);
-            e->completion_tokens = json_integer_value(ct);
+    const dsml_jv *usage = dsml_jv_get(j, "usage");
+    if (usage && usage->type == DSML_JV_OBJECT) {
+        long long pt = jv_int(dsml_jv_get(usage, "prompt_tokens"), -1);
+        long long ct = jv_int(dsml_jv_get(usage, "completion_tokens"), -1);
+        if (pt >= 0 || ct >= 0) {
+            e->prompt_tokens = pt > 0 ? pt : 0;
+            e->completion_tokens = ct > 0 ? ct : 0;
             e->have_usage = 1;
         }
     }
-    json_t *choices = json_object_get(j, "choices");
-    json_t *c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
-    if (json_is_object(c0)) {
+    const dsml_jv *choices = dsml_jv_get(j, "choices");
+    const dsml_jv *c0 = choices && choices->type == DSML_JV_ARRAY && choices->len
+                            ? &choices->u.items[0]
+                            : NULL;
+    if (c0 && c0->type == DSML_JV_OBJECT) {
         if (e->completions) {
-            json_t *t = json_object_get(c0, "text");
-            if (json_is_string(t))
-                text_piece(e, 0, json_string_value(t), json_string_length(t));
+            const dsml_jv *t = jv_str(dsml_jv_get(c0, "text"));
+            if (t)
+                text_piece(e, 0, t->u.s, t->len);
         } else {
-            json_t *d = json_object_get(c0, "delta");
-            if (!json_is_object(d))
-                d = json_object_get(c0, "message"); /* tolerate a non-delta shape */
-            if (json_is_object(d)) {
-                json_t *rc = json_object_get(d, "reasoning_content");
-                if (!json_is_string(rc))
-                    rc = json_object_get(d, "reasoning");
-                if (json_is_string(rc))
-                    text_piece(e, 1, json_string_value(rc), json_string_length(rc));
-                json_t *ct = json_object_get(d, "content");
-                if (json_is_string(ct))
-                    text_piece(e, 0, json_string_value(ct), json_string_length(ct));
-                json_t *tcs = json_object_get(d, "tool_calls");
-                if (json_is_array(tcs))
+            const dsml_jv *d = dsml_jv_get(c0, "delta");
+            if (!d || d->type != DSML_JV_OBJECT)
+                d = dsml_jv_get(c0, "message"); /* tolerate a non-delta shape */
+            if (d && d->type == DSML_JV_OBJECT) {
+                const dsml_jv *rc = jv_str(dsml_jv_get(d, "reasoning_content"));
+                if (!rc)
+                    rc = jv_str(dsml_jv_get(d, "reasoning"));
+                if (rc)
+                    text_piece(e, 1, rc->u.s, rc->len);
+                const dsml_jv *ct = jv_str(dsml_jv_get(d, "content"));
+                if (ct)
+                    text_piece(e, 0, ct->u.s, ct->len);
+                const dsml_jv *tcs = dsml_jv_get(d, "tool_calls");
+                if (tcs && tcs->type == DSML_JV_ARRAY)
                     upstream_tool_calls(e, tcs);
             }
         }
-        json_t *fr = json_object_get(c0, "finish_reason");
-        if (json_is_string(fr)) {
+        const dsml_jv *fr = jv_str(dsml_jv_get(c0, "finish_reason"));
+        if (fr) {
             e->up_finish_seen = 1;
-            snprintf(e->up_finish, sizeof e->up_finish, "%s", json_string_value(fr));
+            snprintf(e->up_finish, sizeof e->up_finish, "%.*s",
+                     (int)(fr->len < sizeof e->up_finish ? fr->len : sizeof e->up_finish - 1),
+                     fr->u.s);
         }
     }
-    json_decref(j);
+    dsml_jv_free(doc);
     return e->fault[0] ? 1 : 0;
 }
 

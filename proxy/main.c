@@ -706,8 +706,8 @@ int main(int argc, char **argv)
     event_free(refresh);
     event_free(sigint);
     event_free(sigterm);
+    hs_server_free(p.http); /* finishes requests in flight: they cancel their transfers */
     proxy_up_free(p.up);
-    hs_server_free(p.http);
     event_base_free(p.base);
     for (size_t i = 0; i < p.nmodels; i++)
         free(p.models[i]);

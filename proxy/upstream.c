@@ -25,10 +25,12 @@ struct proxy_up {
     struct event *timer;
     proxy_up_options o;
     unsigned active;
+    struct proxy_xfer *xfers;   /* every live transfer (proxy_up_free frees them) */
 };
 
 struct proxy_xfer {
     proxy_up *u;
+    struct proxy_xfer *prev, *next;
     CURL *easy;
     struct curl_slist *headers;
     proxy_xfer_callbacks cb;
@@ -64,6 +66,12 @@ static void xfer_free(proxy_xfer *x)
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
     x->u->active--;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        x->u->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
     free(x);
 }
 
@@ -264,6 +272,8 @@ void proxy_up_free(proxy_up *u)
 {
     if (!u)
         return;
+    while (u->xfers)
+        xfer_free(u->xfers); /* no callbacks */
     if (u->multi)
         curl_multi_cleanup(u->multi);
     if (u->timer)
@@ -337,6 +347,10 @@ proxy_xfer *proxy_up_request(proxy_up *u, const char *method, const char *url,
         return NULL;
     }
     u->active++;
+    x->next = u->xfers;
+    if (u->xfers)
+        u->xfers->prev = x;
+    u->xfers = x;
     return x;
 }
 

@@ -318,6 +318,7 @@ static const struct dsv4_backend_ops CUDA_OPS = {
     .scale = dsv4_cuda_op_scale,
     .fp8_round = dsv4_cuda_op_fp8_round,
     .fp4_hadamard = dsv4_cuda_op_fp4_hadamard,
+    .sample = dsv4_cuda_op_sample,
 };
 
 extern "C" struct dsv4_backend *dsv4_backend_cuda_new(const struct dsv4_cuda_params *p, char *err, size_t errlen)

@@ -48,5 +48,8 @@ void dsv4_cuda_op_scale(struct dsv4_backend *b, float *x, float s, int64_t n);
 void dsv4_cuda_op_fp8_round(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int64_t nround,
                             int block);
 void dsv4_cuda_op_fp4_hadamard(struct dsv4_backend *b, float *x, int64_t row_len, int64_t rows, int block);
+/* sample.cu */
+void dsv4_cuda_op_sample(struct dsv4_backend *b, const float *logits, int n, float temp, int top_k, float top_p,
+                         uint64_t draw, int32_t *out);
 
 #endif

@@ -6,11 +6,18 @@
  *
  * Invariants:
  *   - every routed request has exactly one hs_req, freed by the finishing call;
+ *   - SSE chunks go straight to the socket (one writev per flush, no event-loop round trip
+ *     and no write-event registration) whenever the connection's output buffer is empty;
+ *     otherwise, or for what the socket did not take, they are appended to that buffer and
+ *     libevent writes them, in order. A watcher on the buffer reports it drained; it is
+ *     removed while the connection still exists (finish, or the close notifications);
  *   - r->ev is the evhttp request until finish; after the client went away evhttp either
  *     detached it (write error / timeout: evhttp_request_get_connection() is NULL, and the
  *     finishing evhttp_send_* call frees it) or it is still attached to a connection that
  *     we free ourselves at finish (peer close seen early through EV_CLOSED);
- *   - the connection's close callback points at the hs_req only while it is open.
+ *   - the connection's close callback points at the hs_req only while it is open; when it
+ *     runs with the request still attached, evhttp is freeing both (hs_server_free with
+ *     requests in flight): the request is then finished without another evhttp call.
  *
  * Limits: libevent 2.1 answers requests over its own limits itself, with an HTML page, and
  * has no hook to run before it does (evhttp_set_newreqcb, which would let a header callback
@@ -68,7 +75,13 @@ struct hs_req {
     int closed;
     int sse;                        /* hs_sse_begin called */
     int counted;                    /* counts toward s->active */
+    int ev_dying;                   /* evhttp frees ev with its connection: never touch it */
     struct evbuffer *pending;       /* SSE bytes queued, not yet a chunk */
+    struct evbuffer *out;           /* SSE: the connection's output buffer */
+    struct evbuffer_cb_entry *out_cb; /* SSE: drain watcher on out (see hs_sse_flush) */
+    evutil_socket_t fd;             /* SSE: the client socket */
+    int direct;                     /* SSE: chunks may be written to fd directly */
+    int chunked;                    /* SSE: chunked transfer encoding (HTTP/1.1) */
     void (*on_close)(void *);
     void *close_ud;
     void (*on_drain)(void *);
@@ -204,13 +217,26 @@ static void req_free(hs_req *r)
     free(r);
 }
 
+static void unwatch_output(hs_req *r)
+{
+    if (r->out_cb) {
+        evbuffer_remove_cb_entry(r->out, r->out_cb);
+        r->out_cb = NULL;
+    }
+    r->direct = 0;
+}
+
 /* Detach from the connection before the evhttp call that may free it. Returns the
  * connection when the request is still attached to it, else NULL. */
 static struct evhttp_connection *detach(hs_req *r)
 {
+    if (r->ev_dying)
+        return NULL;
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
-    if (c)
+    if (c) {
         evhttp_connection_set_closecb(c, NULL, NULL);
+        unwatch_output(r);
+    }
     if (r->close_ev) {
         event_free(r->close_ev);
         r->close_ev = NULL;
@@ -228,11 +254,15 @@ static void drop_attached(hs_req *r, struct evhttp_connection *c)
 
 static void on_conn_close(struct evhttp_connection *c, void *arg)
 {
-    (void)c;
     hs_req *r = arg;
     if (r->closed)
         return;
     r->closed = 1;
+    /* Still attached: evhttp is freeing the connection with this request on it (the
+     * server is being freed); it frees the request right after this callback. */
+    if (evhttp_request_get_connection(r->ev) == c)
+        r->ev_dying = 1;
+    unwatch_output(r); /* the connection (and its buffers) is being freed */
     if (r->close_ev) {
         event_free(r->close_ev);
         r->close_ev = NULL;
@@ -250,6 +280,7 @@ static void on_peer_closed(evutil_socket_t fd, short what, void *arg)
     if (r->closed)
         return;
     r->closed = 1;
+    unwatch_output(r);
     if (r->conn)
         evhttp_connection_set_closecb(r->conn, NULL, NULL);
     if (r->on_close)
@@ -265,8 +296,9 @@ void hs_reply(hs_req *r, int status, const char *content_type, const char *body,
     r->status = status;
     access_log(r);
     struct evhttp_connection *c = detach(r);
-    if (r->closed && c) {
-        drop_attached(r, c);
+    if (r->ev_dying || (r->closed && c)) {
+        if (c)
+            drop_attached(r, c);
         req_free(r);
         return;
     }
@@ -299,6 +331,8 @@ void hs_reply_error(hs_req *r, int status, const char *type, const char *code, c
     }
 }
 
+static void on_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg);
+
 void hs_sse_begin(hs_req *r, int status)
 {
     r->status = status;
@@ -310,6 +344,20 @@ void hs_sse_begin(hs_req *r, int status)
     evhttp_add_header(h, "Cache-Control", "no-cache");
     evhttp_add_header(h, "X-Accel-Buffering", "no");
     evhttp_send_reply_start(r->ev, status, NULL);
+    struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
+    struct bufferevent *bev = c ? evhttp_connection_get_bufferevent(c) : NULL;
+    const char *te = evhttp_find_header(h, "Transfer-Encoding");
+    r->chunked = te && !evutil_ascii_strcasecmp(te, "chunked");
+    if (bev && strcmp(r->method, "HEAD") != 0) {
+        r->out = bufferevent_get_output(bev);
+        r->fd = bufferevent_getfd(bev);
+        /* one write per flush, sent at once (Linux also inherits this from the listener) */
+        int one = 1;
+        if (r->fd >= 0)
+            setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        r->out_cb = r->fd >= 0 ? evbuffer_add_cb(r->out, on_output, r) : NULL;
+        r->direct = r->out_cb != NULL;
+    }
 }
 
 int hs_sse_write(hs_req *r, const char *data, size_t len)
@@ -321,15 +369,26 @@ int hs_sse_write(hs_req *r, const char *data, size_t len)
     return evbuffer_add(r->pending, data, len);
 }
 
-static void on_written(struct evhttp_connection *c, void *arg)
+static void drained(hs_req *r)
 {
-    (void)c;
-    hs_req *r = arg;
     if (r->congested) {
         r->congested = 0;
         if (r->on_drain)
             r->on_drain(r->drain_ud);
     }
+}
+
+static void on_written(struct evhttp_connection *c, void *arg)
+{
+    (void)c;
+    drained(arg);
+}
+
+/* The output buffer changed (libevent wrote some of it, or bytes were appended). */
+static void on_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    if (info->n_deleted && evbuffer_get_length(b) == 0)
+        drained(arg);
 }
 
 void hs_sse_flush(hs_req *r)
@@ -339,6 +398,25 @@ void hs_sse_flush(hs_req *r)
     struct evhttp_connection *c = evhttp_request_get_connection(r->ev);
     if (!c)
         return;
+    if (r->direct) {
+        if (r->chunked) {
+            char head[24];
+            int hl = snprintf(head, sizeof head, "%zx\r\n", evbuffer_get_length(r->pending));
+            evbuffer_prepend(r->pending, head, (size_t)hl);
+            evbuffer_add(r->pending, "\r\n", 2);
+        }
+        /* Nothing queued before it: write now. A hard error is left for libevent's own
+         * write to find and report (the close callback then runs). */
+        if (evbuffer_get_length(r->out) == 0 && evbuffer_write(r->pending, r->fd) < 0 &&
+            errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            r->direct = 0;
+        if (evbuffer_get_length(r->pending) == 0)
+            return;
+        evbuffer_add_buffer(r->out, r->pending);
+        if (evbuffer_get_length(r->out) > r->s->o.write_high)
+            r->congested = 1;
+        return;
+    }
     evhttp_send_reply_chunk_with_cb(r->ev, r->pending, on_written, r);
     struct bufferevent *bev = evhttp_connection_get_bufferevent(c);
     if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > r->s->o.write_high)
@@ -352,7 +430,7 @@ void hs_sse_end(hs_req *r)
     struct evhttp_connection *c = detach(r);
     if (r->closed && c)
         drop_attached(r, c);
-    else
+    else if (!r->ev_dying)
         evhttp_send_reply_end(r->ev); /* detached: this frees it */
     req_free(r);
 }

@@ -112,8 +112,10 @@ char *hs_error_json(const char *type, const char *code, const char *message);
 /* ------------------------------------------------------------------------------------ */
 /* Server-Sent Events. hs_sse_begin sends the status line and headers
  * (text/event-stream, no-cache, chunked). hs_sse_write queues bytes (already framed by the
- * caller, e.g. "data: {...}\n\n"); hs_sse_flush sends what was queued as one HTTP chunk.
- * hs_sse_end flushes and terminates the response (finishing the request). */
+ * caller, e.g. "data: {...}\n\n"); hs_sse_flush sends what was queued as one HTTP chunk,
+ * written to the socket at once (one writev, no event-loop round trip) when nothing sent
+ * earlier is still waiting, else after it. hs_sse_end flushes and terminates the response
+ * (finishing the request). */
 
 void hs_sse_begin(hs_req *r, int status);
 int hs_sse_write(hs_req *r, const char *data, size_t len);

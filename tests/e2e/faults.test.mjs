@@ -233,24 +233,44 @@ test('idle_client_connection_is_closed_after_the_client_timeout', async () => {
 });
 
 test('slow_reader_gets_every_chunk_after_backpressure', async () => {
-  // ~9 MB of chunks (more than the socket buffers hold) for a client that reads nothing for a
-  // second: the proxy pauses
-  // upstream transfer instead of buffering it all, then resumes without losing a byte.
-  const body = JSON.stringify({ model: 'deepseek-v4-flash', stream: true, messages: [{ role: 'user', content: 'SCENARIO:bench;ts=40000' }] });
+  // ~18 MB of chunks for a client that reads nothing for 3 s, far more than the kernel's
+  // socket buffers hold (the send buffer grows to tcp_wmem's 4 MiB, the receive window of a
+  // client that does not read stays small): the proxy pauses the upstream transfer instead
+  // of buffering it all, then resumes without losing a byte.
+  const body = JSON.stringify({ model: 'deepseek-v4-flash', stream: true, messages: [{ role: 'user', content: 'SCENARIO:bench;ts=80000' }] });
   const sock = net.connect(new URL(h.url).port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
   sock.pause();
   sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  await sleep(1000);
+  await sleep(3000);
   const parts = [];
   sock.on('data', (d) => parts.push(d));
   sock.resume();
   await new Promise((r) => sock.once('end', r));
   const text = Buffer.concat(parts).toString('utf8');
   const stamps = [...text.matchAll(/"content":"\[(\d+)\]"/g)].map((m) => Number(m[1]));
-  assert.equal(stamps.length, 40000);
+  assert.equal(stamps.length, 80000);
   for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] >= stamps[i - 1], 'in order');
   assert.ok(text.includes('"finish_reason":"stop"') && text.includes('data: [DONE]'));
   await sleep(50);
   assert.match(h.log(), /paused=\d+/, 'the upstream transfer was paused');
+});
+
+test('shutdown_with_requests_in_flight_exits_cleanly', async () => {
+  // SIGTERM while streams and whole answers are still waiting for the upstream: every
+  // request is finished once, its upstream transfer cancelled, and the exit status is 0
+  // (stop() checks it, and the sanitizers' reports when built with them).
+  const d = await start({});
+  const pending = [];
+  for (let i = 0; i < 4; i++) {
+    const s = await post(d.url, JSON.stringify({ ...req('plain;chunk=1;delay=200'), stream: true }));
+    const rd = s.body.getReader();
+    await rd.read();
+    pending.push(rd.closed.catch(() => null));
+    pending.push(post(d.url, JSON.stringify(req('weather;hang=1'))).catch(() => null));
+  }
+  await sleep(100);
+  assert.equal((await (await fetch(d.url + '/health')).json()).active, 9);
+  await d.stop();
+  await Promise.all(pending);
 });

@@ -309,3 +309,83 @@ Test(http, error_json_escapes_its_fields)
     cr_assert_str_eq(j, "{\"error\":{\"message\":\"line\\nbreak \\\\ \\u0001\",\"type\":\"t\\\"y\",\"param\":null,\"code\":null}}");
     free(j);
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* Freeing a server with requests in flight (dsml-proxy shutting down mid-request).      */
+
+typedef struct inflight {
+    hs_req *req;
+    int sse;
+    int closes;
+} inflight;
+
+static void on_inflight_close(void *ud)
+{
+    inflight *f = ud;
+    f->closes++;
+    if (f->sse)
+        hs_sse_end(f->req);
+    else
+        hs_reply(f->req, 499, NULL, "{}", 2); /* what a handler does when its client leaves */
+    f->req = NULL;
+}
+
+static void h_inflight(hs_req *r, void *ud)
+{
+    inflight *f = ud;
+    f->req = r;
+    if (f->sse) {
+        hs_sse_begin(r, 200);
+        hs_sse_write(r, "data: x\n\n", 9);
+        hs_sse_flush(r);
+    }
+    hs_req_on_close(r, on_inflight_close, f);
+}
+
+static void *run_loop(void *b)
+{
+    event_base_dispatch(b);
+    return NULL;
+}
+
+static void free_server_with_request_in_flight(int sse)
+{
+    evthread_use_pthreads(); /* the loop is stopped from this thread */
+    struct event_base *b = event_base_new();
+    FILE *devnull = fopen("/dev/null", "w");
+    hs_options o = {.log = devnull};
+    hs_server *s = hs_server_new(b, &o);
+    inflight f = {.sse = sse};
+    hs_route(s, "GET", "/wait", h_inflight, &f);
+    int p = 0;
+    cr_assert_eq(hs_server_listen(s, "127.0.0.1", 0, &p), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, run_loop, b);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *rq = "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert_eq(write(fd, rq, strlen(rq)), (ssize_t)strlen(rq));
+    for (int i = 0; i < 400 && !hs_server_active(s); i++)
+        usleep(5000);
+    cr_assert_eq(hs_server_active(s), 1, "the request is being served");
+    event_base_loopexit(b, NULL);
+    pthread_join(t, NULL);
+    hs_server_free(s); /* the handler finishes its request from the close callback */
+    cr_assert_eq(f.closes, 1);
+    cr_assert_null(f.req);
+    event_base_free(b);
+    close(fd);
+    fclose(devnull);
+}
+
+Test(http_shutdown, freeing_the_server_finishes_a_pending_reply_once, .timeout = 30)
+{
+    free_server_with_request_in_flight(0);
+}
+
+Test(http_shutdown, freeing_the_server_finishes_a_pending_stream_once, .timeout = 30)
+{
+    free_server_with_request_in_flight(1);
+}

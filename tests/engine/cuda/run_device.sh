@@ -30,8 +30,8 @@ if ! "$BIN/dsv4-cuda-tests" probe; then
   CU=$(dirname "$(dirname "$(command -v nvcc)")")
   LIBS="-L$CU/lib64 -L$CU/targets/x86_64-linux/lib -lcudart_static -lstdc++ -ldl -lrt -lpthread -lm"
   SRCS=$(ls engine/*.c | grep -v main.c)
-  cc -O2 -std=c11 -D_GNU_SOURCE -DDSV4_HAVE_CUDA -Iengine engine/main.c $SRCS $B/*.o -o $B/dsv4 $LIBS &&
-    cc -O2 -std=c11 -D_GNU_SOURCE -Iengine tests/engine/cuda/test_backend_ops.c $SRCS $B/*.o -o $B/dsv4-cuda-tests \
+  cc -O2 -std=c11 -ffp-contract=off -D_GNU_SOURCE -DDSV4_HAVE_CUDA -Iengine engine/main.c $SRCS $B/*.o -o $B/dsv4 $LIBS &&
+    cc -O2 -std=c11 -ffp-contract=off -D_GNU_SOURCE -Iengine tests/engine/cuda/test_backend_ops.c $SRCS $B/*.o -o $B/dsv4-cuda-tests \
       $LIBS || { echo "BUILD FAILED"; exit 1; }
   BIN=$B
   "$BIN/dsv4-cuda-tests" probe || exit 1
@@ -87,6 +87,13 @@ if has cli; then
   timeout 60 "$D" run --cuda -m "$W/tiny-q8.gguf" -p "The quick brown fox" -n 48 --temp 0 --exact >"$W/run-gpu.txt" 2>>"$OUT/cli-err.txt"
   cmp -s "$W/run-cpu.txt" "$W/run-gpu.txt" && echo "run --cuda: greedy text equals the CPU's" || echo "run --cuda: text DIFFERS"
   cp "$W/run-gpu.txt" "$OUT/run-gpu.txt"
+  for t in "0.8 --top-k 40 --top-p 0.95" "1.0" "1.5 --top-p 0.9"; do # sampling on each backend
+    timeout 60 "$D" run -m "$W/tiny-q8.gguf" -p "The quick brown fox" -n 64 --temp $t --seed 11 --exact >"$W/sc.txt" 2>/dev/null
+    timeout 60 "$D" run --cuda -m "$W/tiny-q8.gguf" -p "The quick brown fox" -n 64 --temp $t --seed 11 --exact \
+      >"$W/sg.txt" 2>>"$OUT/cli-err.txt"
+    cmp -s "$W/sc.txt" "$W/sg.txt" && echo "run --cuda --temp $t: sampled text equals the CPU's" ||
+      echo "run --cuda --temp $t: sampled text DIFFERS"
+  done
 fi
 if has sanitize; then
   echo "== compute-sanitizer $(el)"

@@ -5,7 +5,8 @@
  *   dsv4-cuda-tests ops [-o NAME]      every GPU operation vs the CPU one over several
  *                                      shapes and every weight type: normalised mean
  *                                      squared error and max abs error against a per-op
- *                                      tolerance (ids: exact); -o filters by op name
+ *                                      tolerance (ids and sampled tokens: exact); -o
+ *                                      filters by op name
  *   dsv4-cuda-tests model FILE [--tokens N] [--gen N] [--topk K] [--sim] [--tol T]
  *                                      whole-model logits: GPU prefill and GPU
  *                                      token-by-token decode vs CPU prefill, per-position
@@ -20,6 +21,7 @@
 #include "forward.h"
 #include "model.h"
 #include "quant.h"
+#include "sample.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -708,6 +710,65 @@ static void t_elementwise(void)
     free(hh);
 }
 
+/* Sampling: the GPU must choose the CPU's token for every logits row, setting and draw. */
+static void t_sample(void)
+{
+    if (!want("sample")) return;
+    const int VS[] = {1, 7, 1000, 32000, 129280};
+    const char *KINDS[] = {"normal", "ties", "flat", "-inf/nan", "peaked"};
+    struct { float temp; int top_k; float top_p; } S[] = {
+        {0, 0, 1},       {1.0f, 0, 1},      {0.7f, 40, 1},     {1.0f, 0, 0.9f},
+        {0.8f, 50, 0.95f}, {1.5f, 1, 1},    {0.3f, 0, 0.5f},   {2.0f, 1000, 0.99f},
+    };
+    const int NS = (int)(sizeof S / sizeof S[0]), ND = 10;
+    for (unsigned vi = 0; vi < sizeof VS / sizeof VS[0]; vi++)
+        for (int kind = 0; kind < 5; kind++) {
+            const int V = VS[vi];
+            float *lh = randv((size_t)V, 3.0f);
+            for (int i = 0; i < V; i++) {
+                if (kind == 1) lh[i] = floorf(lh[i] * 2.0f) * 0.5f; /* many equal logits */
+                else if (kind == 2) lh[i] = 0.25f;
+                else if (kind == 3 && rnd() % 5 == 0) lh[i] = rnd() % 4 ? -INFINITY : NAN;
+                else if (kind == 4 && i == V / 3) lh[i] = 40.0f;
+            }
+            struct pair l = mkf((size_t)V, lh), out = mk(4, NULL);
+            int same = 0, total = 0, distinct = 0;
+            int32_t seen[64];
+            for (int si = 0; si < NS; si++) {
+                struct dsv4_sampler smp;
+                dsv4_sampler_init(&smp, S[si].temp, S[si].top_k, S[si].top_p, 1000u + (unsigned)si);
+                for (int d = 0; d < ND; d++) {
+                    /* the extremes of the draw, then the generator's */
+                    const uint64_t draw = S[si].temp <= 0 ? 0
+                                          : d == 0        ? 0
+                                          : d == 1        ? (1ull << 53) - 1
+                                                          : dsv4_sampler_draw(&smp);
+                    int32_t tc = -2, tg = -3;
+                    CPU->ops->sample(CPU, l.c, V, S[si].temp, S[si].top_k, S[si].top_p, draw, out.c);
+                    GPU->ops->sample(GPU, l.g, V, S[si].temp, S[si].top_k, S[si].top_p, draw, out.g);
+                    CPU->ops->get(CPU, &tc, out.c, 4);
+                    GPU->ops->get(GPU, &tg, out.g, 4);
+                    total++;
+                    if (tc == tg && tc >= 0 && tc < V) same++;
+                    else if (total - same <= 3)
+                        printf("  sample: V=%d %s temp=%g top_k=%d top_p=%g draw=%llu: cpu %d, gpu %d\n", V, KINDS[kind],
+                               S[si].temp, S[si].top_k, S[si].top_p, (unsigned long long)draw, tc, tg);
+                    int known = 0;
+                    for (int j = 0; j < distinct; j++) known |= seen[j] == tc;
+                    if (!known && distinct < 64) seen[distinct++] = tc;
+                }
+            }
+            char desc[96];
+            snprintf(desc, sizeof desc, "V=%d %s: %d settings x %d draws", V, KINDS[kind], NS, ND);
+            printf("  %-14s %-46s %d of %d tokens equal (%d distinct) %8s\n", "sample", desc, same, total, distinct,
+                   same == total ? "ok" : "FAIL");
+            same == total ? n_pass++ : n_fail++;
+            drop(l);
+            drop(out);
+            free(lh);
+        }
+}
+
 static int cmd_ops(void)
 {
     printf("op tests: CUDA backend vs CPU reference (nmse = sum (gpu-cpu)^2 / sum cpu^2)\n");
@@ -722,6 +783,7 @@ static int cmd_ops(void)
     t_route();
     t_moe();
     t_elementwise();
+    t_sample();
     printf("op tests: %d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
