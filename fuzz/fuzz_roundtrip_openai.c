@@ -75,6 +75,22 @@ static int keys_ok(const dsml_jv *args_text)
     return ok;
 }
 
+/* V3.1 writes the arguments text verbatim (a non-string value as its JSON text): text that
+   holds the call-end token ends the call early and cannot come back. */
+static int v31_args_end(const dsml_jv *args)
+{
+    static const char end[] = "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end";
+    if (!args) return 0;
+    if (args->type == DSML_JV_STRING) return fz_contains(args->u.s, args->len, end);
+    dsml_buf t = {0};
+    dsml_sink s = dsml_buf_sink(&t);
+    dsml_jv_error e;
+    dsml_jv_write_py(args, 0, &s, &e);
+    int found = fz_contains(t.data, t.len, end);
+    dsml_buf_free(&t);
+    return found;
+}
+
 static int representable(const struct m0 *m, dsml_format f)
 {
     if (!fz_text_is_plain(m->content.data, m->content.len)) return 0;
@@ -92,11 +108,7 @@ static int representable(const struct m0 *m, dsml_format f)
         if (args && args->type == DSML_JV_STRING &&
             fz_contains(args->u.s, args->len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
             return 0;
-        if (f == DSML_FMT_V31 &&
-            (memchr(name->u.s, '<', name->len) ||
-             (args && args->type == DSML_JV_STRING &&
-              fz_contains(args->u.s, args->len,
-                          "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end"))))
+        if (f == DSML_FMT_V31 && (memchr(name->u.s, '<', name->len) || v31_args_end(args)))
             return 0;
     }
     return 1;

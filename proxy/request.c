@@ -288,8 +288,9 @@ int proxy_jv_write(const dsml_jv *v, dsml_buf *b)
 
 static proxy_jmember *jobj_find(const proxy_jobj *o, const char *key)
 {
+    size_t key_len = strlen(key);
     for (size_t i = 0; i < o->n; i++)
-        if (!strcmp(o->m[i].key, key))
+        if (o->m[i].key_len == key_len && !memcmp(o->m[i].key, key, key_len))
             return &o->m[i];
     return NULL;
 }
@@ -298,7 +299,7 @@ static proxy_jmember *jobj_find(const proxy_jobj *o, const char *key)
 static proxy_jmember *jobj_slot(proxy_jobj *o, const char *key, size_t key_len)
 {
     for (size_t i = 0; i < o->n; i++)
-        if (strlen(o->m[i].key) == key_len && !memcmp(o->m[i].key, key, key_len))
+        if (o->m[i].key_len == key_len && !memcmp(o->m[i].key, key, key_len))
             return &o->m[i];
     if (o->n == o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 16;
@@ -319,6 +320,7 @@ static proxy_jmember *jobj_slot(proxy_jobj *o, const char *key, size_t key_len)
     }
     memcpy(m->key, key, key_len);
     m->key[key_len] = 0;
+    m->key_len = key_len;
     o->n++;
     return m;
 }
@@ -411,7 +413,7 @@ int proxy_jobj_write(const proxy_jobj *o, dsml_buf *out)
         const proxy_jmember *m = &o->m[i];
         if (i)
             dsml_buf_putc(out, ',');
-        put_string(out, m->key, strlen(m->key));
+        put_string(out, m->key, m->key_len);
         dsml_buf_putc(out, ':');
         if (m->raw)
             dsml_buf_puts(out, m->raw);

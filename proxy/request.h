@@ -72,7 +72,8 @@ int proxy_jv_write(const dsml_jv *v, dsml_buf *out);
 /* Upstream request bodies                                                                */
 
 typedef struct proxy_jmember {
-    char *key;                    /* owned, NUL-terminated */
+    char *key;                    /* owned, NUL-terminated (may hold NUL: see key_len) */
+    size_t key_len;               /* bytes in key; a JSON key may contain \u0000 */
     const dsml_jv *jv;            /* borrowed value, or NULL when raw is set */
     char *raw;                    /* owned JSON text of the value */
 } proxy_jmember;

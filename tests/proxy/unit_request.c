@@ -173,6 +173,26 @@ Test(request, body_builder_sets_replaces_defaults_and_removes_members)
     dsml_jv_free(d);
 }
 
+Test(request, body_builder_keeps_keys_that_contain_nul)
+{
+    /* "m\u0000x" is a key of its own: not "m", and written back with its NUL escaped */
+    const char *in = "{\"m\\u0000x\":1,\"m\":2}";
+    dsml_jv_doc *d = dsml_jv_parse(in, strlen(in), 0, NULL);
+    cr_assert(d);
+    proxy_jobj o = {0};
+    proxy_jobj_init(&o, dsml_jv_root(d));
+    cr_assert_eq(o.n, 2);
+    const proxy_jmember *m = proxy_jobj_get(&o, "m");
+    cr_assert(m && m->key_len == 1);
+    proxy_jobj_del(&o, "m");
+    dsml_buf b = {0};
+    cr_assert_eq(proxy_jobj_write(&o, &b), 0);
+    cr_assert_str_eq(b.data, "{\"m\\u0000x\":1}");
+    dsml_buf_free(&b);
+    proxy_jobj_free(&o);
+    dsml_jv_free(d);
+}
+
 static char *roundtrip(const char *in)
 {
     json_error_t je;
