@@ -26,22 +26,13 @@
  * and of attention probabilities is not simulated.
  */
 #include "forward.h"
+#include "err.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 struct lstate {
     float *win;      /* [win_cap, d] */
@@ -120,7 +111,7 @@ int dsv4_ctx_new(struct dsv4_ctx **out, const struct dsv4_model *m, struct dsv4_
     *out = NULL;
     const struct dsv4_hparams *hp = &m->hp;
     if (!m->tok_embd->bdata) {
-        seterr(err, errlen, "forward: the backend has not loaded the weights");
+        dsv4_seterr(err, errlen, "forward: the backend has not loaded the weights");
         return -1;
     }
     struct dsv4_ctx *c = calloc(1, sizeof *c);
@@ -197,8 +188,8 @@ int dsv4_ctx_new(struct dsv4_ctx **out, const struct dsv4_model *m, struct dsv4_
     c->next = balloc(c, sizeof(int32_t), &fail);
     if (fail) {
         dsv4_ctx_free(c);
-        seterr(err, errlen, "forward: out of %s memory for a context of %lld positions", b->ops->name,
-               (long long)c->p.n_ctx);
+        dsv4_seterr(err, errlen, "forward: out of %s memory for a context of %lld positions", b->ops->name,
+                    (long long)c->p.n_ctx);
         return -1;
     }
     float *fr = malloc((size_t)hp->n_rot / 2 * F);
@@ -213,7 +204,7 @@ int dsv4_ctx_new(struct dsv4_ctx **out, const struct dsv4_model *m, struct dsv4_
     return 0;
 oom:
     dsv4_ctx_free(c);
-    seterr(err, errlen, "forward: out of memory");
+    dsv4_seterr(err, errlen, "forward: out of memory");
     return -1;
 }
 
@@ -438,14 +429,14 @@ static int check_tokens(struct dsv4_ctx *c, const int32_t *tokens, int n, char *
 {
     const struct dsv4_hparams *hp = &c->m->hp;
     if (c->pos + n > c->p.n_ctx) {
-        seterr(err, errlen, "forward: %d tokens at position %lld exceed the context of %lld positions", n,
-               (long long)c->pos, (long long)c->p.n_ctx);
+        dsv4_seterr(err, errlen, "forward: %d tokens at position %lld exceed the context of %lld positions", n,
+                    (long long)c->pos, (long long)c->p.n_ctx);
         return -1;
     }
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= hp->n_vocab) {
-            seterr(err, errlen, "forward: token %d at index %d is outside the vocabulary (%u)", tokens[i], i,
-                   hp->n_vocab);
+            dsv4_seterr(err, errlen, "forward: token %d at index %d is outside the vocabulary (%u)", tokens[i], i,
+                        hp->n_vocab);
             return -1;
         }
     return 0;
@@ -471,7 +462,7 @@ int dsv4_eval_sample(struct dsv4_ctx *c, const int32_t *tokens, int n, struct ds
                      char *err, size_t errlen)
 {
     if (n <= 0) {
-        seterr(err, errlen, "forward: no tokens to sample after");
+        dsv4_seterr(err, errlen, "forward: no tokens to sample after");
         return -1;
     }
     if (check_tokens(c, tokens, n, err, errlen)) return -1;

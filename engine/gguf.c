@@ -8,12 +8,12 @@
  * table sized at twice the count (duplicate detection and lookup).
  */
 #include "gguf.h"
+#include "err.h"
 
 #include "quant.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +22,6 @@
 #include <unistd.h>
 
 /* ---- utilities -------------------------------------------------------------------------- */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Printable copy of a name for messages (non-printable bytes as '?', capped). */
 static const char *pname(struct dsv4_gguf_str s, char *buf, size_t n)
@@ -116,7 +105,7 @@ const char *dsv4_gguf_vtype_name(uint32_t t)
 
 /* ---- reader ------------------------------------------------------------------------------ */
 
-#define ERR(...) do { seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
+#define ERR(...) do { dsv4_seterr(err, errlen, __VA_ARGS__); goto fail; } while (0)
 
 static int parse_value(struct cur *c, struct dsv4_gguf_kv *kv, const char *kname, char *err,
                        size_t errlen)
@@ -338,29 +327,29 @@ int dsv4_gguf_open(struct dsv4_gguf *g, const char *path, char *err, size_t errl
     memset(g, 0, sizeof *g);
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        dsv4_seterr(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        dsv4_seterr(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     if (st.st_size == 0) {
-        seterr(err, errlen, "%s: file is empty", path);
+        dsv4_seterr(err, errlen, "%s: file is empty", path);
         close(fd);
         return -1;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (p == MAP_FAILED) {
-        seterr(err, errlen, "%s: mmap: %s", path, strerror(errno));
+        dsv4_seterr(err, errlen, "%s: mmap: %s", path, strerror(errno));
         return -1;
     }
     char e[512];
     if (dsv4_gguf_parse(g, p, (size_t)st.st_size, e, sizeof e)) {
-        seterr(err, errlen, "%s: %s", path, e);
+        dsv4_seterr(err, errlen, "%s: %s", path, e);
         munmap(p, (size_t)st.st_size);
         return -1;
     }

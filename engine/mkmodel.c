@@ -13,6 +13,7 @@
  * DeepSeek's pre-tokenizer, filler tokens up to the preset's size, then the special tokens.
  */
 #include "mkmodel.h"
+#include "err.h"
 
 #include "gguf.h"
 #include "quant.h"
@@ -21,7 +22,6 @@
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *const dsv4_mkmodel_presets[] = {"tiny", "small", "flash", NULL};
 
@@ -614,7 +605,7 @@ static int write_config(const char *dir, const struct preset *p, int topk, char 
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "w");
     if (!f) {
-        seterr(err, errlen, "mkmodel: %s: %s", path, strerror(errno));
+        dsv4_seterr(err, errlen, "mkmodel: %s: %s", path, strerror(errno));
         return -1;
     }
     fprintf(f, "{\n  \"architectures\": [\"DeepseekV4ForCausalLM\"],\n  \"model_type\": \"deepseek_v4\",\n");
@@ -658,7 +649,7 @@ static int write_config(const char *dir, const struct preset *p, int topk, char 
     json_i(f, "num_nextn_predict_layers", 1);
     fprintf(f, "  \"hidden_act\": \"silu\",\n  \"attention_bias\": false,\n  \"torch_dtype\": \"float32\"\n}\n");
     if (fclose(f)) {
-        seterr(err, errlen, "mkmodel: %s: write failed", path);
+        dsv4_seterr(err, errlen, "mkmodel: %s: write failed", path);
         return -1;
     }
     return 0;
@@ -672,18 +663,18 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
         if (!strcmp(PRESETS[i].name, o->preset)) p = &PRESETS[i];
     if (!p) {
-        seterr(err, errlen, "mkmodel: unknown preset '%s' (tiny, small, flash)", o->preset);
+        dsv4_seterr(err, errlen, "mkmodel: unknown preset '%s' (tiny, small, flash)", o->preset);
         return -1;
     }
     const char *qs[] = {"f32", "f16", "q8", "q2", "q4"};
     int qok = 0;
     for (int i = 0; i < 5; i++) qok |= !strcmp(o->quant, qs[i]);
     if (!qok) {
-        seterr(err, errlen, "mkmodel: unknown quantisation '%s' (f32, f16, q8, q2, q4)", o->quant);
+        dsv4_seterr(err, errlen, "mkmodel: unknown quantisation '%s' (f32, f16, q8, q2, q4)", o->quant);
         return -1;
     }
     if (o->st_dir && p->fast_blocks && strcmp(o->quant, "f32") && strcmp(o->quant, "f16")) {
-        seterr(err, errlen, "mkmodel: the %s preset cannot write safetensors", p->name);
+        dsv4_seterr(err, errlen, "mkmodel: the %s preset cannot write safetensors", p->name);
         return -1;
     }
     const int topk = o->index_topk > 0 ? o->index_topk : (int)p->idx_topk;
@@ -697,7 +688,7 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
     float *fbuf = NULL, *dbuf = NULL;
     char *sthdr = NULL;
     if (build_specs(&S, p) || build_vocab(&voc, (int)p->n_vocab)) {
-        seterr(err, errlen, "mkmodel: out of memory");
+        dsv4_seterr(err, errlen, "mkmodel: out of memory");
         goto done;
     }
     for (int i = 0; i < S.n; i++) {
@@ -705,8 +696,9 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
         s->type = type_for(s->role, o->quant);
         const struct dsv4_type_info *ti = dsv4_type_get(s->type);
         if (s->ne[0] % ti->block_elems) {
-            seterr(err, errlen, "mkmodel: tensor '%s' (ne0 = %lld) cannot be stored as %s in the %s preset", s->gguf,
-                   (long long)s->ne[0], ti->name, p->name);
+            dsv4_seterr(err, errlen,
+                        "mkmodel: tensor '%s' (ne0 = %lld) cannot be stored as %s in the %s preset", s->gguf,
+                        (long long)s->ne[0], ti->name, p->name);
             goto done;
         }
     }
@@ -797,11 +789,11 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
 
     fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
+        dsv4_seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
         goto done;
     }
     if (pwrite_all(fd, hdr, hlen, 0) || ftruncate(fd, (off_t)fsize)) {
-        seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
+        dsv4_seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
         goto done;
     }
 
@@ -809,7 +801,7 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
     uint64_t st_data = 0;
     if (o->st_dir) {
         if (mkdir(o->st_dir, 0755) && errno != EEXIST) {
-            seterr(err, errlen, "mkmodel: %s: %s", o->st_dir, strerror(errno));
+            dsv4_seterr(err, errlen, "mkmodel: %s: %s", o->st_dir, strerror(errno));
             goto done;
         }
         int cap = 0;
@@ -858,7 +850,7 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
         uint64_t hl = k;
         if (sfd < 0 || pwrite_all(sfd, &hl, 8, 0) || pwrite_all(sfd, sthdr, k, 8) ||
             ftruncate(sfd, (off_t)(8 + k + off))) {
-            seterr(err, errlen, "mkmodel: %s: %s", path, strerror(errno));
+            dsv4_seterr(err, errlen, "mkmodel: %s: %s", path, strerror(errno));
             goto done;
         }
         st_data = 8 + k;
@@ -921,7 +913,7 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
                 if (dbuf) dsv4_dequantize_row(s->type, q, dbuf + rr * ne0, ne0);
             }
             if (pwrite_all(fd, qbuf, (size_t)nb * rb, goff + (uint64_t)r0 * rb)) {
-                seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
+                dsv4_seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
                 goto done;
             }
             if (dbuf) { /* experts: rows r0.. may span several per-expert entries */
@@ -934,7 +926,7 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
                     const struct st_entry *t = &ste[ste_i + e];
                     if (pwrite_all(sfd, (const char *)dbuf + (size_t)(rr * ne0) * eb, (size_t)(cnt * ne0) * eb,
                                    st_data + t->off + (uint64_t)(within * ne0) * eb)) {
-                        seterr(err, errlen, "mkmodel: safetensors: %s", strerror(errno));
+                        dsv4_seterr(err, errlen, "mkmodel: safetensors: %s", strerror(errno));
                         goto done;
                     }
                     rr += cnt;
@@ -952,10 +944,10 @@ int dsv4_mkmodel(const struct dsv4_mkmodel_opts *o, char *err, size_t errlen)
     rc = 0;
     goto done;
 oom:
-    seterr(err, errlen, "mkmodel: out of memory");
+    dsv4_seterr(err, errlen, "mkmodel: out of memory");
 done:
     if (fd >= 0 && close(fd) && rc == 0) {
-        seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
+        dsv4_seterr(err, errlen, "mkmodel: %s: %s", o->out, strerror(errno));
         rc = -1;
     }
     if (sfd >= 0) close(sfd);

@@ -7,6 +7,7 @@
  * Consumers never re-check.
  */
 #include "model.h"
+#include "err.h"
 
 #include "quant.h"
 #include "tokenizer.h"
@@ -17,15 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 #define ARCH "deepseek4."
 
@@ -44,7 +36,7 @@ static int key_u32(struct hpctx *c, const char *key, uint32_t *out, int required
     const struct dsv4_gguf_kv *kv = dsv4_gguf_find_kv(c->g, key);
     if (!kv) {
         if (required) {
-            seterr(c->err, c->errlen, "model: missing metadata key '%s'", key);
+            dsv4_seterr(c->err, c->errlen, "model: missing metadata key '%s'", key);
             return -1;
         }
         *out = def;
@@ -52,13 +44,13 @@ static int key_u32(struct hpctx *c, const char *key, uint32_t *out, int required
     }
     uint64_t v;
     if (dsv4_gguf_kv_u64(kv, &v)) {
-        seterr(c->err, c->errlen, "model: key '%s': expected a non-negative integer, got %s", key,
-               dsv4_gguf_vtype_name(kv->type));
+        dsv4_seterr(c->err, c->errlen, "model: key '%s': expected a non-negative integer, got %s", key,
+                    dsv4_gguf_vtype_name(kv->type));
         return -1;
     }
     if (v < lo || v > hi) {
-        seterr(c->err, c->errlen, "model: key '%s' = %llu out of range [%llu, %llu]", key,
-               (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
+        dsv4_seterr(c->err, c->errlen, "model: key '%s' = %llu out of range [%llu, %llu]", key,
+                    (unsigned long long)v, (unsigned long long)lo, (unsigned long long)hi);
         return -1;
     }
     *out = (uint32_t)v;
@@ -71,7 +63,7 @@ static int key_f32(struct hpctx *c, const char *key, float *out, int required, f
     const struct dsv4_gguf_kv *kv = dsv4_gguf_find_kv(c->g, key);
     if (!kv) {
         if (required) {
-            seterr(c->err, c->errlen, "model: missing metadata key '%s'", key);
+            dsv4_seterr(c->err, c->errlen, "model: missing metadata key '%s'", key);
             return -1;
         }
         *out = def;
@@ -79,12 +71,12 @@ static int key_f32(struct hpctx *c, const char *key, float *out, int required, f
     }
     double v;
     if (dsv4_gguf_kv_f64(kv, &v)) {
-        seterr(c->err, c->errlen, "model: key '%s': expected a number, got %s", key,
-               dsv4_gguf_vtype_name(kv->type));
+        dsv4_seterr(c->err, c->errlen, "model: key '%s': expected a number, got %s", key,
+                    dsv4_gguf_vtype_name(kv->type));
         return -1;
     }
     if (!(v >= lo && v <= hi)) {
-        seterr(c->err, c->errlen, "model: key '%s' = %g out of range [%g, %g]", key, v, lo, hi);
+        dsv4_seterr(c->err, c->errlen, "model: key '%s' = %g out of range [%g, %g]", key, v, lo, hi);
         return -1;
     }
     *out = (float)v;
@@ -106,13 +98,13 @@ int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *
     const struct dsv4_gguf_kv *kv = dsv4_gguf_find_kv(g, "general.architecture");
     struct dsv4_gguf_str s;
     if (!kv) {
-        seterr(err, errlen, "model: missing metadata key 'general.architecture'");
+        dsv4_seterr(err, errlen, "model: missing metadata key 'general.architecture'");
         return -1;
     }
     if (dsv4_gguf_kv_str(kv, &s) || s.len != 9 || memcmp(s.ptr, "deepseek4", 9)) {
         char v[80];
         dsv4_gguf_kv_format(kv, v, sizeof v);
-        seterr(err, errlen, "model: key 'general.architecture' = %s, expected \"deepseek4\"", v);
+        dsv4_seterr(err, errlen, "model: key 'general.architecture' = %s, expected \"deepseek4\"", v);
         return -1;
     }
     const uint32_t BIG = 1u << 20;
@@ -154,12 +146,12 @@ int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *
 
     kv = dsv4_gguf_find_kv(g, ARCH "expert_weights_norm");
     if (!kv) {
-        seterr(err, errlen, "model: missing metadata key '" ARCH "expert_weights_norm'");
+        dsv4_seterr(err, errlen, "model: missing metadata key '" ARCH "expert_weights_norm'");
         goto fail;
     } else {
         uint64_t b;
         if (dsv4_gguf_kv_u64(kv, &b) || b > 1) {
-            seterr(err, errlen, "model: key '" ARCH "expert_weights_norm': expected a bool");
+            dsv4_seterr(err, errlen, "model: key '" ARCH "expert_weights_norm': expected a bool");
             goto fail;
         }
         hp->expert_norm = (int)b;
@@ -168,7 +160,7 @@ int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *
     kv = dsv4_gguf_find_kv(g, ARCH "context_length");
     hp->context_length = 0;
     if (kv && dsv4_gguf_kv_u64(kv, &hp->context_length)) {
-        seterr(err, errlen, "model: key '" ARCH "context_length': expected an integer");
+        dsv4_seterr(err, errlen, "model: key '" ARCH "context_length': expected an integer");
         goto fail;
     }
 
@@ -177,14 +169,14 @@ int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *
     hp->yarn_factor = 1;
     if (kv) {
         if (dsv4_gguf_kv_str(kv, &s)) {
-            seterr(err, errlen, "model: key '" ARCH "rope.scaling.type': expected a string");
+            dsv4_seterr(err, errlen, "model: key '" ARCH "rope.scaling.type': expected a string");
             goto fail;
         }
         if (s.len == 4 && !memcmp(s.ptr, "yarn", 4)) hp->yarn = 1;
         else if (!(s.len == 4 && !memcmp(s.ptr, "none", 4))) {
             char v[80];
             dsv4_gguf_kv_format(kv, v, sizeof v);
-            seterr(err, errlen, "model: key '" ARCH "rope.scaling.type' = %s (\"yarn\" or \"none\")", v);
+            dsv4_seterr(err, errlen, "model: key '" ARCH "rope.scaling.type' = %s (\"yarn\" or \"none\")", v);
             goto fail;
         }
     }
@@ -198,84 +190,86 @@ int dsv4_hparams_read(struct dsv4_hparams *hp, const struct dsv4_gguf *g, char *
     }
 
     if (vlen != hp->head_dim) {
-        seterr(err, errlen, "model: key '" ARCH "attention.value_length' = %u differs from key_length %u",
-               vlen, hp->head_dim);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "attention.value_length' = %u differs from key_length %u",
+                    vlen, hp->head_dim);
         goto fail;
     }
     if (hp->n_rot % 2 || hp->n_rot > hp->head_dim || hp->n_rot > hp->idx_dim) {
-        seterr(err, errlen,
-               "model: key '" ARCH "rope.dimension_count' = %u must be even and <= key_length %u and "
-               "indexer key_length %u",
-               hp->n_rot, hp->head_dim, hp->idx_dim);
+        dsv4_seterr(err, errlen,
+                    "model: key '" ARCH "rope.dimension_count' = %u must be even and <= key_length %u and "
+                    "indexer key_length %u",
+                    hp->n_rot, hp->head_dim, hp->idx_dim);
         goto fail;
     }
     if (hp->n_head % hp->o_groups) {
-        seterr(err, errlen, "model: key '" ARCH "attention.output_group_count' = %u does not divide head_count %u",
-               hp->o_groups, hp->n_head);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "attention.output_group_count' = %u does not divide head_count %u",
+                    hp->o_groups, hp->n_head);
         goto fail;
     }
     if (hp->n_expert_used > hp->n_expert) {
-        seterr(err, errlen, "model: key '" ARCH "expert_used_count' = %u exceeds expert_count %u",
-               hp->n_expert_used, hp->n_expert);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "expert_used_count' = %u exceeds expert_count %u",
+                    hp->n_expert_used, hp->n_expert);
         goto fail;
     }
     if (hp->n_hash_layer > hp->n_layer) {
-        seterr(err, errlen, "model: key '" ARCH "hash_layer_count' = %u exceeds block_count %u",
-               hp->n_hash_layer, hp->n_layer);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "hash_layer_count' = %u exceeds block_count %u",
+                    hp->n_hash_layer, hp->n_layer);
         goto fail;
     }
     if ((uint64_t)hp->n_head * hp->head_dim > (1u << 24) || (uint64_t)hp->n_hc * hp->n_embd > (1u << 24) ||
         (uint64_t)hp->idx_head * hp->idx_dim > (1u << 24) || (uint64_t)hp->o_groups * hp->o_lora > (1u << 24)) {
-        seterr(err, errlen, "model: attention dimensions too large");
+        dsv4_seterr(err, errlen, "model: attention dimensions too large");
         goto fail;
     }
 
     hp->ratio = calloc(hp->n_layer, sizeof *hp->ratio);
     hp->swiglu_limit = calloc(hp->n_layer, sizeof *hp->swiglu_limit);
     if (!hp->ratio || !hp->swiglu_limit) {
-        seterr(err, errlen, "model: out of memory");
+        dsv4_seterr(err, errlen, "model: out of memory");
         goto fail;
     }
     kv = dsv4_gguf_find_kv(g, ARCH "attention.compress_ratios");
     if (!kv) {
-        seterr(err, errlen, "model: missing metadata key '" ARCH "attention.compress_ratios'");
+        dsv4_seterr(err, errlen, "model: missing metadata key '" ARCH "attention.compress_ratios'");
         goto fail;
     }
     if (kv->type != DSV4_GGUF_ARRAY || kv->arr_n < hp->n_layer) {
-        seterr(err, errlen, "model: key '" ARCH "attention.compress_ratios': expected an integer array of >= %u entries",
-               hp->n_layer);
+        dsv4_seterr(err, errlen,
+                    "model: key '" ARCH "attention.compress_ratios': expected an integer array of >= %u entries",
+                    hp->n_layer);
         goto fail;
     }
     int any4 = 0;
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         int64_t r;
         if (dsv4_gguf_arr_i64(kv, l, &r) || r < 0 || r == 1 || r > 65536) {
-            seterr(err, errlen,
-                   "model: key '" ARCH "attention.compress_ratios': entry %u is not 0 or an integer in 2..65536", l);
+            dsv4_seterr(err, errlen,
+                        "model: key '" ARCH "attention.compress_ratios': entry %u is not 0 or an integer in "
+                        "2..65536", l);
             goto fail;
         }
         hp->ratio[l] = (uint32_t)r;
         any4 |= r == 4;
     }
     if (any4 && (hp->idx_dim & (hp->idx_dim - 1))) {
-        seterr(err, errlen, "model: key '" ARCH "attention.indexer.key_length' = %u is not a power of two",
-               hp->idx_dim);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "attention.indexer.key_length' = %u is not a power of two",
+                    hp->idx_dim);
         goto fail;
     }
     kv = dsv4_gguf_find_kv(g, ARCH "swiglu_clamp_exp");
     if (!kv) {
-        seterr(err, errlen, "model: missing metadata key '" ARCH "swiglu_clamp_exp'");
+        dsv4_seterr(err, errlen, "model: missing metadata key '" ARCH "swiglu_clamp_exp'");
         goto fail;
     }
     if (kv->type != DSV4_GGUF_ARRAY || kv->arr_n < hp->n_layer) {
-        seterr(err, errlen, "model: key '" ARCH "swiglu_clamp_exp': expected a float array of >= %u entries",
-               hp->n_layer);
+        dsv4_seterr(err, errlen, "model: key '" ARCH "swiglu_clamp_exp': expected a float array of >= %u entries",
+                    hp->n_layer);
         goto fail;
     }
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         double v;
         if (dsv4_gguf_arr_f64(kv, l, &v) || !(v > 0 && v < 1e30)) {
-            seterr(err, errlen, "model: key '" ARCH "swiglu_clamp_exp': entry %u is not a positive number", l);
+            dsv4_seterr(err, errlen, "model: key '" ARCH "swiglu_clamp_exp': entry %u is not a positive number", l);
             goto fail;
         }
         hp->swiglu_limit[l] = (float)v;
@@ -359,7 +353,7 @@ static const struct dsv4_tensor *bind(struct binder *b, int optional, int cls, i
     va_end(ap);
     const struct dsv4_gguf_tensor *gt = dsv4_gguf_find_tensor(b->g, name);
     if (!gt) {
-        if (!optional) seterr(b->err, b->errlen, "model: missing tensor '%s'", name);
+        if (!optional) dsv4_seterr(b->err, b->errlen, "model: missing tensor '%s'", name);
         return NULL;
     }
     int64_t want[4] = {ne0, ne1, ne2, 1};
@@ -371,12 +365,12 @@ static const struct dsv4_tensor *bind(struct binder *b, int optional, int cls, i
         char a[96], e[96];
         fmt_shape(a, sizeof a, (int)gt->n_dims, gt->ne);
         fmt_shape(e, sizeof e, nd, want);
-        seterr(b->err, b->errlen, "model: tensor '%s': shape %s, expected %s", name, a, e);
+        dsv4_seterr(b->err, b->errlen, "model: tensor '%s': shape %s, expected %s", name, a, e);
         return NULL;
     }
     if (!type_ok(cls, gt->type)) {
-        seterr(b->err, b->errlen, "model: tensor '%s': type %s not allowed here (expected %s)", name,
-               dsv4_type_name(gt->type), cls_types(cls));
+        dsv4_seterr(b->err, b->errlen, "model: tensor '%s': type %s not allowed here (expected %s)", name,
+                    dsv4_type_name(gt->type), cls_types(cls));
         return NULL;
     }
     struct dsv4_tensor *t = &b->m->tensors[b->m->n_tensors++];
@@ -395,7 +389,7 @@ static const struct dsv4_tensor *bind(struct binder *b, int optional, int cls, i
         } else { /* a small copy, sized by a tensor that exists in the file */
             float *dst = malloc((size_t)ne0 * sizeof *dst);
             if (!dst) {
-                seterr(b->err, b->errlen, "model: out of memory at '%s'", name);
+                dsv4_seterr(b->err, b->errlen, "model: out of memory at '%s'", name);
                 return NULL;
             }
             dsv4_dequantize_row(gt->type, gt->data, dst, ne0);
@@ -431,8 +425,8 @@ static int check_tid2eid(struct binder *b, const struct dsv4_tensor *t, uint32_t
         int32_t v;
         memcpy(&v, p + 4 * i, 4);
         if (v < 0 || (uint32_t)v >= n_expert) {
-            seterr(b->err, b->errlen, "model: tensor '%s': token %lld routes to expert %d (valid 0..%u)", t->name,
-                   (long long)(i / t->ne[0]), v, n_expert - 1);
+            dsv4_seterr(b->err, b->errlen, "model: tensor '%s': token %lld routes to expert %d (valid 0..%u)", t->name,
+                        (long long)(i / t->ne[0]), v, n_expert - 1);
             return -1;
         }
     }
@@ -453,7 +447,7 @@ int dsv4_model_bind(struct dsv4_model *m, struct dsv4_gguf *g, char *err, size_t
     m->layers = calloc((size_t)L, sizeof *m->layers);
     b.used = calloc(g->n_tensors ? g->n_tensors : 1, 1);
     if (!m->tensors || !m->layers || !b.used) {
-        seterr(err, errlen, "model: out of memory");
+        dsv4_seterr(err, errlen, "model: out of memory");
         goto fail;
     }
 
@@ -537,7 +531,7 @@ int dsv4_model_load(struct dsv4_model *m, const char *path, char *err, size_t er
     if (dsv4_gguf_open(&g, path, err, errlen)) return -1;
     char e[512] = "";
     if (dsv4_model_bind(m, &g, e, sizeof e)) {
-        seterr(err, errlen, "%s: %s", path, e);
+        dsv4_seterr(err, errlen, "%s: %s", path, e);
         dsv4_gguf_close(&g);
         return -1;
     }

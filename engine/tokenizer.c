@@ -15,23 +15,14 @@
  * and lazy invalidation, O(n log n) per piece.
  */
 #include "tokenizer.h"
+#include "err.h"
 
 #include "unicode.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int dsv4_ids_push(struct dsv4_ids *ids, int32_t id)
 {
@@ -178,7 +169,7 @@ static int key_int(const struct dsv4_gguf *g, const char *key, int32_t n_vocab, 
     if (!kv) return 0;
     int64_t v;
     if (dsv4_gguf_kv_i64(kv, &v) || v < -1 || v >= n_vocab) {
-        seterr(err, errlen, "tokenizer: key '%s' is not a token id below %d", key, n_vocab);
+        dsv4_seterr(err, errlen, "tokenizer: key '%s' is not a token id below %d", key, n_vocab);
         return -1;
     }
     *out = (int32_t)v;
@@ -195,7 +186,7 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
     const struct dsv4_gguf_kv *kv = dsv4_gguf_find_kv(g, "tokenizer.ggml.model");
     struct dsv4_gguf_str s;
     if (!kv || dsv4_gguf_kv_str(kv, &s) || s.len != 4 || memcmp(s.ptr, "gpt2", 4)) {
-        seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.model' must be the string \"gpt2\" (byte-level BPE)");
+        dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.model' must be the string \"gpt2\" (byte-level BPE)");
         goto fail;
     }
     kv = dsv4_gguf_find_kv(g, "tokenizer.ggml.pre");
@@ -203,18 +194,18 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
                !((s.len == 9 && !memcmp(s.ptr, "joyai-llm", 9)) || (s.len == 11 && !memcmp(s.ptr, "deepseek-v3", 11))))) {
         char v[80];
         dsv4_gguf_kv_format(kv, v, sizeof v);
-        seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.pre' = %s is not a supported pre-tokenizer "
-               "(\"joyai-llm\", \"deepseek-v3\")", v);
+        dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.pre' = %s is not a supported pre-tokenizer "
+                    "(\"joyai-llm\", \"deepseek-v3\")", v);
         goto fail;
     }
     kv = dsv4_gguf_find_kv(g, "tokenizer.ggml.tokens");
     if (!kv) {
-        seterr(err, errlen, "tokenizer: missing metadata key 'tokenizer.ggml.tokens'");
+        dsv4_seterr(err, errlen, "tokenizer: missing metadata key 'tokenizer.ggml.tokens'");
         goto fail;
     }
     if (kv->type != DSV4_GGUF_ARRAY || kv->arr_type != DSV4_GGUF_STRING || kv->arr_n != n_vocab) {
-        seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.tokens' must be an array of %u strings (vocab_size)",
-               n_vocab);
+        dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.tokens' must be an array of %u strings (vocab_size)",
+                    n_vocab);
         goto fail;
     }
     t->n_vocab = (int32_t)n_vocab;
@@ -227,8 +218,8 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
     size_t total = 0;
     for (uint32_t i = 0; i < n_vocab; i++) {
         if (strs[i].len == 0 || strs[i].len > 4096) {
-            seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.tokens': token %u has length %llu (1..4096)", i,
-                   (unsigned long long)strs[i].len);
+            dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.tokens': token %u has length %llu (1..4096)", i,
+                        (unsigned long long)strs[i].len);
             goto fail;
         }
         total += strs[i].len + 1;
@@ -248,14 +239,15 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
     kv = dsv4_gguf_find_kv(g, "tokenizer.ggml.token_type");
     if (kv) {
         if (kv->type != DSV4_GGUF_ARRAY || kv->arr_n != n_vocab) {
-            seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.token_type' must be an integer array of %u entries",
-                   n_vocab);
+            dsv4_seterr(err, errlen,
+                        "tokenizer: key 'tokenizer.ggml.token_type' must be an integer array of %u entries",
+                        n_vocab);
             goto fail;
         }
         for (uint32_t i = 0; i < n_vocab; i++) {
             int64_t v;
             if (dsv4_gguf_arr_i64(kv, i, &v) || v < 0 || v > 6) {
-                seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.token_type': entry %u is not a type 0..6", i);
+                dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.token_type': entry %u is not a type 0..6", i);
                 goto fail;
             }
             t->type[i] = (uint8_t)v;
@@ -288,7 +280,7 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
         int n = put_utf8(dsv4_byte_to_symbol((uint8_t)b), u);
         t->byte_tok[b] = dsv4_token_find(t, u, (size_t)n);
         if (t->byte_tok[b] < 0) {
-            seterr(err, errlen, "tokenizer: vocabulary lacks the byte-level token for byte 0x%02x", b);
+            dsv4_seterr(err, errlen, "tokenizer: vocabulary lacks the byte-level token for byte 0x%02x", b);
             goto fail;
         }
     }
@@ -320,12 +312,12 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
     kv = dsv4_gguf_find_kv(g, "tokenizer.ggml.merges");
     if (kv) {
         if (kv->type != DSV4_GGUF_ARRAY || kv->arr_type != DSV4_GGUF_STRING) {
-            seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.merges' must be an array of strings");
+            dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.merges' must be an array of strings");
             goto fail;
         }
         if (kv->arr_n > (uint64_t)n_vocab * 4) {
-            seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.merges' has %llu entries (more than 4x vocab)",
-                   (unsigned long long)kv->arr_n);
+            dsv4_seterr(err, errlen, "tokenizer: key 'tokenizer.ggml.merges' has %llu entries (more than 4x vocab)",
+                        (unsigned long long)kv->arr_n);
             goto fail;
         }
         struct dsv4_gguf_str *ms = malloc((kv->arr_n ? kv->arr_n : 1) * sizeof *ms);
@@ -351,10 +343,10 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
                 c = dsv4_token_find(t, cat, la + lb);
             }
             if (a < 0 || b < 0 || c < 0) {
-                seterr(err, errlen,
-                       "tokenizer: key 'tokenizer.ggml.merges': entry %llu is not \"left right\" with both parts "
-                       "and their concatenation in the vocabulary",
-                       (unsigned long long)r);
+                dsv4_seterr(err, errlen,
+                            "tokenizer: key 'tokenizer.ggml.merges': entry %llu is not \"left right\" with both parts "
+                            "and their concatenation in the vocabulary",
+                            (unsigned long long)r);
                 free(ms);
                 free(cat);
                 goto fail;
@@ -382,7 +374,7 @@ int dsv4_tokenizer_load(struct dsv4_tokenizer **out, const struct dsv4_gguf *g, 
     *out = t;
     return 0;
 oom:
-    seterr(err, errlen, "tokenizer: out of memory");
+    dsv4_seterr(err, errlen, "tokenizer: out of memory");
 fail:
     free(strs);
     dsv4_tokenizer_free(t);
@@ -678,8 +670,8 @@ int dsv4_tokenize(const struct dsv4_tokenizer *t, const struct dsv4_tok_segment 
         if (segs[i].special) {
             int32_t id = dsv4_token_find(t, segs[i].text, segs[i].len);
             if (id < 0 || (t->type[id] != 3 && t->type[id] != 4)) {
-                seterr(err, errlen, "tokenizer: segment %zu (%.*s) is not a control token", i,
-                       (int)(segs[i].len > 60 ? 60 : segs[i].len), segs[i].text);
+                dsv4_seterr(err, errlen, "tokenizer: segment %zu (%.*s) is not a control token", i,
+                            (int)(segs[i].len > 60 ? 60 : segs[i].len), segs[i].text);
                 return -1;
             }
             if (dsv4_ids_push(out, id)) goto oom;
@@ -689,7 +681,7 @@ int dsv4_tokenize(const struct dsv4_tokenizer *t, const struct dsv4_tok_segment 
     }
     return 0;
 oom:
-    seterr(err, errlen, "tokenizer: out of memory");
+    dsv4_seterr(err, errlen, "tokenizer: out of memory");
     return -1;
 }
 

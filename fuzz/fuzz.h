@@ -122,17 +122,12 @@ void fz_log_result(tu_rec *rec, const dsml_result *r);
 /* ---------------------------------------------------------------------------------------
  * JSON comparison
  * ------------------------------------------------------------------------------------- */
-/* Semantic equality of two JSON values: same types and structure, strings and keys byte
- * equal, integers by their text (with "-0" equal to "0"), floats as the nearest doubles.
- * Objects compare members in order (the document model already resolved duplicates). */
-int fz_jv_equal(const dsml_jv *a, const dsml_jv *b);
-
 /* Structural equality with number text compared byte for byte (writers that keep number
  * text: the minifier, the proxy's request writer). */
 int fz_jv_identical(const dsml_jv *a, const dsml_jv *b);
 
-/* Parse two JSON texts and compare them with fz_jv_equal. Returns 1 when both parse and
- * are equal, 0 otherwise. */
+/* Parse two JSON texts and compare them with tu_jv_equal (testutil.h). Returns 1 when both
+ * parse and are equal, 0 otherwise. */
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dsml_json.h"
 #include "testutil.h"
 
 static void put_bytes(dsml_buf *b, const char *s, size_t n)
@@ -108,3 +109,42 @@ dsml_code tu_parse_log(const char *text, size_t len, const dsml_options *o, size
 }
 
 void tu_rec_free(tu_rec *rec) { dsml_buf_free(&rec->log); }
+
+/* ---- JSON comparison ---------------------------------------------------------------- */
+
+static int int_text_equal(const char *a, size_t al, const char *b, size_t bl)
+{
+    if (al == 2 && !memcmp(a, "-0", 2)) a = "0", al = 1;
+    if (bl == 2 && !memcmp(b, "-0", 2)) b = "0", bl = 1;
+    return al == bl && !memcmp(a, b, al);
+}
+
+int tu_jv_equal(const dsml_jv *a, const dsml_jv *b)
+{
+    if (a->type != b->type) return 0;
+    switch (a->type) {
+    case DSML_JV_NUMBER: {
+        if (a->is_float != b->is_float) return 0;
+        if (!a->is_float) return int_text_equal(a->u.s, a->len, b->u.s, b->len);
+        double x, y;
+        return !dsml_json_number_to_double(a->u.s, a->len, &x) &&
+               !dsml_json_number_to_double(b->u.s, b->len, &y) && x == y;
+    }
+    case DSML_JV_STRING: return a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
+    case DSML_JV_ARRAY:
+        if (a->len != b->len) return 0;
+        for (size_t i = 0; i < a->len; i++)
+            if (!tu_jv_equal(&a->u.items[i], &b->u.items[i])) return 0;
+        return 1;
+    case DSML_JV_OBJECT:
+        if (a->len != b->len) return 0;
+        for (size_t i = 0; i < a->len; i++) {
+            const dsml_jv_member *x = &a->u.members[i], *y = &b->u.members[i];
+            if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) ||
+                !tu_jv_equal(&x->value, &y->value))
+                return 0;
+        }
+        return 1;
+    default: return 1;
+    }
+}

@@ -2,7 +2,8 @@
  * testutil.h - helpers shared by the unit tests, the vector runner and the fuzz harnesses:
  * an event recorder that writes a normalised log of parser events (adjacent data pieces of
  * the same kind merged, so any chunking of the same input gives the same log) and feeding
- * plans (one-shot, fixed chunk size, one split point).
+ * plans (one-shot, fixed chunk size, one split point); and a semantic comparison of JSON
+ * values.
  */
 #ifndef DSML_TESTUTIL_H
 #define DSML_TESTUTIL_H
@@ -11,6 +12,7 @@
 
 #include "dsml.h"
 #include "dsml_buf.h"
+#include "dsml_jv.h"
 
 /* Recorder state: pass &rec as ud with tu_callbacks(). */
 typedef struct tu_rec {
@@ -33,5 +35,11 @@ dsml_code tu_parse_log(const char *text, size_t len, const dsml_options *o, size
 
 /* Free the recorder's memory. */
 void tu_rec_free(tu_rec *rec);
+
+/* Semantic equality of two JSON values: same types and structure, strings and keys byte
+ * equal, integers by their text (with "-0" equal to "0"), floats as the nearest doubles.
+ * Objects compare members in order (the document model already resolved duplicates).
+ * Returns 1 when equal. */
+int tu_jv_equal(const dsml_jv *a, const dsml_jv *b);
 
 #endif

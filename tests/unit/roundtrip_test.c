@@ -15,6 +15,7 @@
 #include "dsml_json.h"
 #include "dsml_jv.h"
 #include "dsml_render.h"
+#include "testutil.h"
 
 static unsigned rnd_state;
 static unsigned rnd(unsigned n)
@@ -108,37 +109,6 @@ static void gen_message(dsml_buf *msg)
     dsml_buf_puts(msg, "]}");
 }
 
-/* JSON equality: numbers by value (integers by their text, floats as doubles). */
-static int jv_equal(const dsml_jv *a, const dsml_jv *b)
-{
-    if (a->type != b->type) return 0;
-    switch (a->type) {
-    case DSML_JV_NUMBER: {
-        if (a->is_float != b->is_float) return 0;
-        if (!a->is_float) return a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
-        double x, y;
-        return !dsml_json_number_to_double(a->u.s, a->len, &x) &&
-               !dsml_json_number_to_double(b->u.s, b->len, &y) && x == y;
-    }
-    case DSML_JV_STRING: return a->len == b->len && !memcmp(a->u.s, b->u.s, a->len);
-    case DSML_JV_ARRAY:
-        if (a->len != b->len) return 0;
-        for (size_t i = 0; i < a->len; i++)
-            if (!jv_equal(&a->u.items[i], &b->u.items[i])) return 0;
-        return 1;
-    case DSML_JV_OBJECT:
-        if (a->len != b->len) return 0;
-        for (size_t i = 0; i < a->len; i++) {
-            const dsml_jv_member *x = &a->u.members[i], *y = &b->u.members[i];
-            if (x->key_len != y->key_len || memcmp(x->key, y->key, x->key_len) ||
-                !jv_equal(&x->value, &y->value))
-                return 0;
-        }
-        return 1;
-    default: return 1;
-    }
-}
-
 static char *convert(const char *in, size_t len, dsml_format from, dsml_format to, size_t chunk,
                      size_t *out_len)
 {
@@ -175,7 +145,7 @@ static void same_calls(const char *a, const char *b, const char *ctx)
         dsml_jv_doc *xa = dsml_jv_parse(aa->u.s, aa->len, 0, &e);
         dsml_jv_doc *xb = dsml_jv_parse(ab->u.s, ab->len, 0, &e);
         cr_assert(xa && xb, "%s: arguments not JSON: %.*s", ctx, (int)ab->len, ab->u.s);
-        cr_assert(jv_equal(dsml_jv_root(xa), dsml_jv_root(xb)),
+        cr_assert(tu_jv_equal(dsml_jv_root(xa), dsml_jv_root(xb)),
                   "%s: call %zu arguments differ:\n  %.*s\n  %.*s", ctx, i, (int)aa->len, aa->u.s,
                   (int)ab->len, ab->u.s);
         dsml_jv_free(xa);
