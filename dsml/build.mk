@@ -16,7 +16,7 @@ DSML_TOOL_SRCS := $(wildcard dsml/tool/*.c)
 DSML_TOOL_OBJS := $(DSML_TOOL_SRCS:%.c=$(O)/%.o)
 DSML_TOOL_LIBS += -lm
 DSML_BIN   := $(O)/bin/dsml
-DSML_HEADERS := $(wildcard dsml/*.h)
+DSML_HEADERS := $(wildcard dsml/dsml*.h)
 
 LIBS += $(DSML_LIB) $(DSML_SO) $(DSML_PC)
 BINS += $(DSML_BIN)

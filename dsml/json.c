@@ -13,6 +13,7 @@
 #endif
 
 #include "dsml_json.h"
+#include "utf8.h"
 
 enum {
     J_VALUE,      /* expecting a value */
@@ -379,28 +380,6 @@ int dsml_json_minify(dsml_jmin *m, const char *data, size_t len, dsml_buf *out)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n) (1..4), or 0 if invalid/truncated. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 1;
-    else if (c == 0xE0) need = 2, lo = 0xA0;
-    else if (c >= 0xE1 && c <= 0xEC) need = 2;
-    else if (c == 0xED) need = 2, hi = 0x9F;
-    else if (c >= 0xEE && c <= 0xEF) need = 2;
-    else if (c == 0xF0) need = 3, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) need = 3;
-    else if (c == 0xF4) need = 3, hi = 0x8F;
-    else return 0;
-    if (n < need + 1) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t k = 2; k <= need; k++)
-        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
-    return need + 1;
-}
 
 int dsml_json_escape(const char *data, size_t len, dsml_buf *out)
 {
@@ -431,7 +410,7 @@ int dsml_json_escape(const char *data, size_t len, dsml_buf *out)
             i++;
             continue;
         }
-        size_t seq = c >= 0x80 ? utf8_seq(s + i, len - i) : 0;
+        size_t seq = c >= 0x80 ? dsml_utf8_len(s + i, len - i) : 0;
         if (seq) {
             i += seq;
             continue;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "dsml_jv.h"
+#include "utf8.h"
 
 /* ======================================================================================
  * Arena
@@ -104,26 +105,6 @@ static void skip_ws(parser *ps)
     ps->p = p;
 }
 
-/* Length of the valid UTF-8 sequence starting at p (p < e, *p >= 0x80), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *e)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c == 0xE0) n = 3, lo = 0xA0;
-    else if (c == 0xED) n = 3, hi = 0x9F;
-    else if (c >= 0xE1 && c <= 0xEF) n = 3;
-    else if (c == 0xF0) n = 4, lo = 0x90;
-    else if (c == 0xF4) n = 4, hi = 0x8F;
-    else if (c >= 0xF1 && c <= 0xF3) n = 4;
-    else return 0;
-    if ((size_t)(e - p) < n) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return n;
-}
 
 static int hexval(int c)
 {
@@ -210,7 +191,7 @@ static int parse_string(parser *ps, const char **s, size_t *len)
         } else if (c < 0x80) {
             q++;
         } else {
-            size_t n = utf8_seq((const unsigned char *)q, (const unsigned char *)e);
+            size_t n = dsml_utf8_len((const unsigned char *)q, (size_t)(e - q));
             if (!n) return fail(ps, DSML_JV_E_UTF8, q, "invalid UTF-8");
             q += n;
         }

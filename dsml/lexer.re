@@ -33,6 +33,7 @@
 
 #include "dsml.h"
 #include "dsml_json.h"
+#include "utf8.h"
 
 /*!types:re2c*/
 
@@ -235,21 +236,6 @@ static int text_mode(const dsml_parser *p)
     }
 }
 
-/* Length of the valid UTF-8 character at s[0..n), or 0 when none starts there. */
-static size_t utf8_char_len(const uchar *s, size_t n)
-{
-    uchar c = s[0], lo = 0x80, hi = 0xBF;
-    size_t k;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) k = 2;
-    else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return 0;
-    if (n < k || s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    return k;
-}
 
 /* The largest cut <= at (at < n) that does not split a valid character of s[0..n). Text
  * pieces never split a valid character, so this depends on the bytes, not the chunking. */
@@ -258,7 +244,7 @@ static size_t char_boundary(const uchar *s, size_t n, size_t at)
     for (size_t j = at, back = 0; j > 0 && back < 3; back++) {
         j--;
         if ((s[j] & 0xC0) != 0x80) {
-            size_t len = utf8_char_len(s + j, n - j);
+            size_t len = dsml_utf8_len(s + j, n - j);
             return len && j + len > at ? j : at;
         }
     }
@@ -1037,10 +1023,7 @@ static int commit_param(dsml_parser *p)
     unsigned flags = 0;
     if (p->param_json && dsml_jval_end(&p->jv) != DSML_JVAL_OK) {
         if (STRICT(p)) {
-            fail(p, DSML_E_INVALID_JSON, p->value_start);
-            p->res.error.line = p->value_line;
-            p->res.error.col = p->value_col;
-            return -1;
+            return fail(p, DSML_E_INVALID_JSON, p->value_start);
         }
         if (warn(p, DSML_W_INVALID_JSON, p->value_start)) return -1;
         flags |= DSML_END_INVALID_JSON;
