@@ -480,6 +480,27 @@ static const uchar *find_stop(const dsml_parser *p, const uchar *s, const uchar 
  * ---------------------------------------------------------------------------------------- */
 static void ws_reset(dsml_parser *p) { p->ws_n = p->ws_lf = 0; }
 
+/* A parameter or arguments value starts at absolute offset start (buffer position run):
+ * its length, its recorded line:col for later diagnostics, and a fresh JSON validator
+ * when the value is JSON. */
+static void value_begin(dsml_parser *p, uint64_t start, uchar *run, int json)
+{
+    if (json) dsml_jval_init(&p->jv);
+    p->value_start = start;
+    p->value_len = 0;
+    line_col(p, start, &p->value_line, &p->value_col);
+    p->run = run;
+}
+
+/* The end-of-sentence token closed the completion: only whitespace may follow. */
+static void eos_seen(dsml_parser *p)
+{
+    p->res.saw_eos = 1;
+    p->mode = M_END;
+    p->warned_after = p->ws_spilled = 0;
+    p->run = p->cur;
+}
+
 /* Check the whitespace seen since the previous element before a tag at tok. */
 static int check_ws(dsml_parser *p)
 {
@@ -732,12 +753,8 @@ static int tag_param(dsml_parser *p)
     if (p->n_ent > p->opt.max_params) return fail(p, DSML_E_TOO_MANY_PARAMS, off), -2;
     if (FIRE(p, on_param, (const char *)a.name.v, a.name.len, flags)) return -2;
     p->param_json = flags == DSML_PARAM_JSON;
-    if (p->param_json) dsml_jval_init(&p->jv);
     p->mode = M_VALUE;
-    p->value_start = abs_off(p, p->cur);
-    p->value_len = 0;
-    line_col(p, p->value_start, &p->value_line, &p->value_col);
-    p->run = p->cur;
+    value_begin(p, abs_off(p, p->cur), p->cur, p->param_json);
     return 0;
 }
 
@@ -836,10 +853,7 @@ static void on_text_token(dsml_parser *p, int t)
             return;
         }
         if (p->mode == M_AFTER ? finish_after(p, p->tok) : flush(p, p->tok, 1)) return;
-        p->res.saw_eos = 1;
-        p->mode = M_END;
-        p->warned_after = p->ws_spilled = 0;
-        p->run = p->cur;
+        eos_seen(p);
         return;
     case T_OPEN:
     case T_V31_OPEN:
@@ -913,11 +927,7 @@ static void on_tags_token(dsml_parser *p, int t)
             ws_reset(p);
             p->mode = M_ARGS;
             p->args_v31 = 0;
-            dsml_jval_init(&p->jv);
-            p->value_start = off;
-            p->value_len = 0;
-            line_col(p, p->value_start, &p->value_line, &p->value_col);
-            p->run = p->tok;
+            value_begin(p, off, p->tok, 1);
             return;
         }
         stray_begin(p);
@@ -1009,10 +1019,7 @@ static void on_tags_token(dsml_parser *p, int t)
             return;
         }
         p->in_invoke = 0;
-        p->res.saw_eos = 1;
-        p->mode = M_END;
-        p->warned_after = p->ws_spilled = 0;
-        p->run = p->cur;
+        eos_seen(p);
         return;
     }
 }
@@ -1148,11 +1155,7 @@ static void on_v31_token(dsml_parser *p, int t)
         if (invoke_begin(p, name, len)) return;
         p->mode = M_ARGS;
         p->args_v31 = 1;
-        dsml_jval_init(&p->jv);
-        p->value_start = abs_off(p, p->cur);
-        p->value_len = 0;
-        line_col(p, p->value_start, &p->value_line, &p->value_col);
-        p->run = p->cur;
+        value_begin(p, abs_off(p, p->cur), p->cur, 1);
         return;
     }
     case T_V31_CLOSE:
@@ -1162,10 +1165,7 @@ static void on_v31_token(dsml_parser *p, int t)
         if (deviate(p, DSML_E_UNTERMINATED, DSML_W_IMPLICIT_BLOCK_END, off) ||
             FIRE(p, on_block_end, DSML_END_IMPLICIT))
             return;
-        p->res.saw_eos = 1;
-        p->mode = M_END;
-        p->warned_after = p->ws_spilled = 0;
-        p->run = p->cur;
+        eos_seen(p);
         return;
     }
 }
