@@ -45,7 +45,7 @@ FUZZ_MAIN :=
 FUZZ_LINK := -fsanitize=fuzzer
 endif
 
-# harnesses of the proxy's parsing paths link the proxy's reader objects and jansson
+# harnesses of the proxy's parsing paths link the proxy's reader objects
 $(FUZZ_BINDIR)/fuzz_request: $(O)/proxy/request.o $(O)/proxy/render.o $(O)/proxy/flavor.o
 # the GGUF harness links the engine's library (after libdsml, which engine/chat.o uses)
 $(FUZZ_BINDIR)/fuzz_gguf: $(ENGINE_LIB)

@@ -3,14 +3,14 @@
 # the proxy benchmark.
 #
 #   $(O)/lib/libhs.a          proxy/http/*.c: routing, limits, SSE, JSON errors, logging
-#   $(O)/bin/dsml-proxy       proxy/*.c + libhs + libdsml + libevent + libcurl + jansson
+#   $(O)/bin/dsml-proxy       proxy/*.c + libhs + libdsml + libevent + libcurl
 #   $(O)/tests/proxy-unit     tests/proxy/unit_*.c (Criterion)
 #   $(O)/tests/fakeup         tests/proxy/fakeup.c: the recorded-runtime upstream
 #   $(O)/bench/proxy-load     proxy/bench/load.c: load generator for `make bench`
 
-PROXY_PKGS    := libevent jansson libcurl
+PROXY_PKGS    := libevent libcurl
 PROXY_CFLAGS  := $(shell pkg-config --cflags $(PROXY_PKGS) 2>/dev/null)
-PROXY_LIBS    := $(shell pkg-config --libs $(PROXY_PKGS) 2>/dev/null || echo -levent -ljansson -lcurl)
+PROXY_LIBS    := $(shell pkg-config --libs $(PROXY_PKGS) 2>/dev/null || echo -levent -lcurl)
 
 HS_SRCS    := $(wildcard proxy/http/*.c)
 HS_OBJS    := $(HS_SRCS:%.c=$(O)/%.o)

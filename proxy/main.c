@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "dsml_json.h"
 #include "proxy.h"
 
 /* ===================================================================================== */
@@ -325,28 +326,25 @@ typedef struct fetch {
 
 static void store_models(proxy *p, const char *body, size_t len)
 {
-    json_t *j = json_loadb(body, len, 0, NULL);
-    json_t *data = json_object_get(j, "data");
-    if (!json_is_array(data)) {
-        json_decref(j);
+    dsml_jv_doc *j = dsml_jv_parse(body, len, 0, NULL);
+    const dsml_jv *data = j ? dsml_jv_get(dsml_jv_root(j), "data") : NULL;
+    if (!data || data->type != DSML_JV_ARRAY) {
+        dsml_jv_free(j);
         return;
     }
     for (size_t i = 0; i < p->nmodels; i++)
         free(p->models[i]);
     free(p->models);
-    p->models = calloc(json_array_size(data) + 1, sizeof *p->models);
+    p->models = calloc(data->len + 1, sizeof *p->models);
     p->nmodels = 0;
-    size_t i;
-    json_t *m;
-    json_array_foreach(data, i, m)
-    {
-        const char *id = json_string_value(json_object_get(m, "id"));
-        if (id && p->models)
-            p->models[p->nmodels++] = strdup(id);
+    for (size_t i = 0; i < data->len && p->models; i++) {
+        const dsml_jv *id = dsml_jv_get(&data->u.items[i], "id");
+        if (id && id->type == DSML_JV_STRING && !memchr(id->u.s, 0, id->len))
+            p->models[p->nmodels++] = strndup(id->u.s, id->len);
     }
     p->models_known = 1;
     p->models_at_us = hs_now_us();
-    json_decref(j);
+    dsml_jv_free(j);
 }
 
 static void fetch_status(void *ud, int status, const char *ct)
@@ -367,28 +365,24 @@ static int fetch_body(void *ud, const char *d, size_t n)
 static void answer_models(fetch *f)
 {
     proxy *p = f->p;
-    json_t *out = json_object();
-    json_t *data = json_array();
-    json_object_set_new(out, "object", json_string("list"));
-    json_object_set_new(out, "data", data);
-    json_t *up = json_loadb(f->body.data ? f->body.data : "", f->body.len, 0, NULL);
-    json_t *updata = json_object_get(up, "data");
-    size_t i;
-    json_t *m;
-    if (json_is_array(updata))
-        json_array_foreach(updata, i, m) json_array_append(data, m);
-    for (i = 0; i < p->cfg.naliases; i++) {
-        json_t *a = json_object();
-        json_object_set_new(a, "id", json_string(p->cfg.aliases[i].name));
-        json_object_set_new(a, "object", json_string("model"));
-        json_object_set_new(a, "created", json_integer(0));
-        json_object_set_new(a, "owned_by", json_string("dsml-proxy"));
-        json_array_append_new(data, a);
-    }
-    json_decref(up);
     dsml_buf b = {0};
-    proxy_json_write(out, &b);
-    json_decref(out);
+    size_t n = 0;
+    dsml_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    dsml_jv_doc *up = dsml_jv_parse(f->body.data ? f->body.data : "", f->body.len, 0, NULL);
+    const dsml_jv *updata = up ? dsml_jv_get(dsml_jv_root(up), "data") : NULL;
+    if (updata && updata->type == DSML_JV_ARRAY)
+        for (; n < updata->len; n++) {
+            if (n) dsml_buf_putc(&b, ',');
+            proxy_jv_write(&updata->u.items[n], &b);
+        }
+    dsml_jv_free(up);
+    for (size_t i = 0; i < p->cfg.naliases; i++, n++) {
+        if (n) dsml_buf_putc(&b, ',');
+        dsml_buf_puts(&b, "{\"id\":\"");
+        dsml_json_escape(p->cfg.aliases[i].name, strlen(p->cfg.aliases[i].name), &b);
+        dsml_buf_puts(&b, "\",\"object\":\"model\",\"created\":0,\"owned_by\":\"dsml-proxy\"}");
+    }
+    dsml_buf_puts(&b, "]}");
     hs_req_log(f->r, "up_status=%d", f->status);
     hs_reply(f->r, 200, NULL, b.data, b.len);
     dsml_buf_free(&b);

@@ -286,9 +286,8 @@ int proxy_jv_write(const dsml_jv *v, dsml_buf *b)
 /* Upstream body builder                                                                */
 /* ===================================================================================== */
 
-static proxy_jmember *jobj_find(const proxy_jobj *o, const char *key)
+static proxy_jmember *jobj_find(const proxy_jobj *o, const char *key, size_t key_len)
 {
-    size_t key_len = strlen(key);
     for (size_t i = 0; i < o->n; i++)
         if (o->m[i].key_len == key_len && !memcmp(o->m[i].key, key, key_len))
             return &o->m[i];
@@ -298,9 +297,9 @@ static proxy_jmember *jobj_find(const proxy_jobj *o, const char *key)
 /* The member for key, appended empty when absent (NULL when out of memory). */
 static proxy_jmember *jobj_slot(proxy_jobj *o, const char *key, size_t key_len)
 {
-    for (size_t i = 0; i < o->n; i++)
-        if (o->m[i].key_len == key_len && !memcmp(o->m[i].key, key, key_len))
-            return &o->m[i];
+    proxy_jmember *found = jobj_find(o, key, key_len);
+    if (found)
+        return found;
     if (o->n == o->cap) {
         size_t nc = o->cap ? o->cap * 2 : 16;
         proxy_jmember *m = realloc(o->m, nc * sizeof *m);
@@ -349,33 +348,38 @@ void proxy_jobj_free(proxy_jobj *o)
 
 const proxy_jmember *proxy_jobj_get(const proxy_jobj *o, const char *key)
 {
-    return jobj_find(o, key);
+    return jobj_find(o, key, strlen(key));
+}
+
+/* Set key to the JSON text raw, which the builder takes (freed here when out of memory). */
+static void jobj_set_owned(proxy_jobj *o, const char *key, char *raw)
+{
+    proxy_jmember *m = raw ? jobj_slot(o, key, strlen(key)) : NULL;
+    if (!m) {
+        o->oom = 1;
+        free(raw);
+        return;
+    }
+    free(m->raw);
+    m->raw = raw;
+    m->jv = NULL;
 }
 
 void proxy_jobj_set(proxy_jobj *o, const char *key, const char *raw)
 {
-    proxy_jmember *m = jobj_slot(o, key, strlen(key));
-    if (!m)
-        return;
-    char *r = strdup(raw);
-    if (!r) {
-        o->oom = 1;
-        return;
-    }
-    free(m->raw);
-    m->raw = r;
-    m->jv = NULL;
+    jobj_set_owned(o, key, strdup(raw));
 }
 
 void proxy_jobj_set_str(proxy_jobj *o, const char *key, const char *s, size_t len)
 {
     dsml_buf b = {0};
     put_string(&b, s, len);
-    if (b.oom)
+    if (b.oom) {
         o->oom = 1;
-    else
-        proxy_jobj_set(o, key, b.data);
-    dsml_buf_free(&b);
+        dsml_buf_free(&b);
+        return;
+    }
+    jobj_set_owned(o, key, dsml_buf_take(&b, NULL));
 }
 
 void proxy_jobj_set_jv(proxy_jobj *o, const char *key, const dsml_jv *v)
@@ -390,13 +394,13 @@ void proxy_jobj_set_jv(proxy_jobj *o, const char *key, const dsml_jv *v)
 
 void proxy_jobj_default(proxy_jobj *o, const char *key, const char *raw)
 {
-    if (!jobj_find(o, key))
+    if (!jobj_find(o, key, strlen(key)))
         proxy_jobj_set(o, key, raw);
 }
 
 void proxy_jobj_del(proxy_jobj *o, const char *key)
 {
-    proxy_jmember *m = jobj_find(o, key);
+    proxy_jmember *m = jobj_find(o, key, strlen(key));
     if (!m)
         return;
     free(m->key);
@@ -422,74 +426,4 @@ int proxy_jobj_write(const proxy_jobj *o, dsml_buf *out)
     }
     dsml_buf_putc(out, '}');
     return o->oom || out->oom ? -1 : 0;
-}
-
-/* ===================================================================================== */
-/* jansson writer                                                                        */
-/* ===================================================================================== */
-
-int proxy_json_double(double d, char out[32])
-{
-    int n = 0;
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(out, 32, "%.*g", prec, d);
-        if (strtod(out, NULL) == d)
-            break;
-    }
-    if (!strpbrk(out, ".eEn")) { /* looks like an integer: keep it a real */
-        out[n++] = '.';
-        out[n++] = '0';
-        out[n] = 0;
-    }
-    return n;
-}
-
-int proxy_json_write(const json_t *v, dsml_buf *b)
-{
-    char num[32];
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        const char *k;
-        json_t *x;
-        int first = 1;
-        dsml_buf_putc(b, '{');
-        json_object_foreach((json_t *)v, k, x)
-        {
-            if (!first)
-                dsml_buf_putc(b, ',');
-            first = 0;
-            put_string(b, k, strlen(k));
-            dsml_buf_putc(b, ':');
-            proxy_json_write(x, b);
-        }
-        dsml_buf_putc(b, '}');
-        break;
-    }
-    case JSON_ARRAY: {
-        size_t i;
-        json_t *x;
-        dsml_buf_putc(b, '[');
-        json_array_foreach((json_t *)v, i, x)
-        {
-            if (i)
-                dsml_buf_putc(b, ',');
-            proxy_json_write(x, b);
-        }
-        dsml_buf_putc(b, ']');
-        break;
-    }
-    case JSON_STRING:
-        put_string(b, json_string_value(v), json_string_length(v));
-        break;
-    case JSON_INTEGER:
-        dsml_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        dsml_buf_add(b, num, (size_t)proxy_json_double(json_real_value(v), num));
-        break;
-    case JSON_TRUE: dsml_buf_puts(b, "true"); break;
-    case JSON_FALSE: dsml_buf_puts(b, "false"); break;
-    case JSON_NULL: dsml_buf_puts(b, "null"); break;
-    }
-    return b->oom ? -1 : 0;
 }

@@ -11,17 +11,13 @@
  * proxy_jobj is an upstream request body under construction: the top-level members of a
  * request object (borrowed), plus members the proxy sets, replaces or removes. Writing it
  * copies every value it did not touch exactly (strings re-escaped, numbers verbatim).
- *
- * proxy_json_write() serialises a jansson tree (upstream answers: model lists, tool-call
- * arguments sent as objects). Reals are written in the shortest form that reads back to the
- * same double (0.7 stays 0.7).
+ * proxy_jv_write() does the same for any value (tool-call arguments sent as objects, the
+ * upstream's model list).
  */
 #ifndef PROXY_REQUEST_H
 #define PROXY_REQUEST_H
 
 #include <stddef.h>
-
-#include <jansson.h>
 
 #include "dsml_buf.h"
 #include "dsml_jv.h"
@@ -103,15 +99,5 @@ void proxy_jobj_del(proxy_jobj *o, const char *key);
 /* Write the object as compact JSON. Returns 0, or -1 when out of memory (now or in an
  * earlier call on o). */
 int proxy_jobj_write(const proxy_jobj *o, dsml_buf *out);
-
-/* ------------------------------------------------------------------------------------- */
-/* jansson trees (upstream answers)                                                       */
-
-/* Compact serialisation (see above). Returns 0 or -1 (out of memory). */
-int proxy_json_write(const json_t *v, dsml_buf *out);
-
-/* Write the shortest decimal form of d that reads back as d, JSON style (always with a
- * '.' or exponent). Returns the length written (buffer of 32 bytes). */
-int proxy_json_double(double d, char out[32]);
 
 #endif
