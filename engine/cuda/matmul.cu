@@ -94,6 +94,14 @@ mm_kernel(uint32_t type, const uint8_t *w, size_t nb1, int64_t row0, int64_t nr,
     }
 }
 
+/* The kernel instantiation for a weight: its type, or GENERIC for plain types whose rows are
+ * not whole 32-element chunks (and I32). */
+static int kernel_kind(const struct dsv4_tensor *w)
+{
+    if (is_plain(w->type) && (w->ne[0] % 32 || w->type == DSV4_TYPE_I32)) return GENERIC;
+    return (int)w->type;
+}
+
 template <int NT>
 static void mm_launch(cudaStream_t s, iq2_tabs tb, const struct dsv4_tensor *w, int64_t row0, int64_t nr,
                       const float *x, int64_t xs, float *y, int64_t ys, int n, const int32_t *ids, int64_t id_rows,
@@ -103,8 +111,7 @@ static void mm_launch(cudaStream_t s, iq2_tabs tb, const struct dsv4_tensor *w, 
     const dim3 grid(nblocks(nr, MM_WARPS), nblocks(n, NT)), block(MM_WARPS * 32);
     const uint8_t *wd = (const uint8_t *)w->bdata;
     const int64_t ne0 = w->ne[0];
-    int t = (int)w->type;
-    if (is_plain(w->type) && (ne0 % 32 || w->type == DSV4_TYPE_I32)) t = GENERIC;
+    const int t = kernel_kind(w);
     const bool sx = NT == 1 && t != GENERIC && ne0 <= MM_STAGE_MAX;
     const size_t shm = sx ? (size_t)(ne0 + ne0 / 32) * sizeof(float) : 0;
 #define MM_CASE(TY)                                                                                              \
@@ -174,8 +181,7 @@ void dsv4_cuda_get_rows(cudaStream_t s, iq2_tabs tb, const struct dsv4_tensor *w
     if (n <= 0) return;
     const int64_t ne0 = w->ne[0];
     const uint8_t *wd = (const uint8_t *)w->bdata;
-    int t = (int)w->type;
-    if (is_plain(w->type) && (ne0 % 32 || w->type == DSV4_TYPE_I32)) t = GENERIC;
+    const int t = kernel_kind(w);
     const int64_t items = t == GENERIC ? ne0 : ne0 / 32;
     const dim3 grid(nblocks(items, 128), (unsigned)n), block(128);
 #define ROWS_CASE(TY)                                                                                     \
