@@ -420,6 +420,7 @@ int fz_jv_identical(const dsml_jv *a, const dsml_jv *b)
 
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
+    if (alen == blen && (!alen || !memcmp(a, b, alen))) return 1;
     dsml_jv_error e;
     dsml_jv_doc *da = dsml_jv_parse(a, alen, 0, &e);
     dsml_jv_doc *db = da ? dsml_jv_parse(b, blen, 0, &e) : NULL;

@@ -245,7 +245,7 @@ static const char *compare(const fzd *d, const dsml_jv *ours, const dsml_jv *the
         size_t xl, yl;
         str_of(dsml_jv_get(fa, "arguments"), &x, &xl);
         str_of(dsml_jv_get(fb, "arguments"), &y, &yl);
-        if (!fz_json_text_equal(x, xl, y, yl) && !(xl == yl && (!xl || !memcmp(x, y, xl)))) {
+        if (!fz_json_text_equal(x, xl, y, yl)) {
             snprintf(why, wl, "tool call %zu: arguments differ (compared as JSON values)", i);
             return why;
         }

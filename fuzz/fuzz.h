@@ -126,8 +126,8 @@ void fz_log_result(tu_rec *rec, const dsml_result *r);
  * text: the minifier, the proxy's request writer). */
 int fz_jv_identical(const dsml_jv *a, const dsml_jv *b);
 
-/* Parse two JSON texts and compare them with tu_jv_equal (testutil.h). Returns 1 when both
- * parse and are equal, 0 otherwise. */
+/* 1 when two texts are byte equal, or both parse as JSON and are equal by tu_jv_equal
+ * (testutil.h); 0 otherwise. */
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
