@@ -354,15 +354,6 @@ void fz_events_final(const fz_events *e, const dsml_result *r, dsml_code code)
 
 void fz_events_free(fz_events *ev) { tu_rec_free(&ev->rec); }
 
-void fz_log_result(tu_rec *rec, const dsml_result *r)
-{
-    if (rec->log.len) dsml_buf_putc(&rec->log, '\n');
-    rec->last = 0;
-    dsml_buf_printf(&rec->log, "=%d:%s@%llu:%u:%llu", (int)r->status,
-                    dsml_code_name(r->error.code), (unsigned long long)r->error.offset, r->calls,
-                    (unsigned long long)r->incomplete_at);
-}
-
 dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
                            const size_t *chunks, size_t nchunks, fz_events *ev)
 {
@@ -387,7 +378,7 @@ dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
     FZ_CHECK(dsml_finish(p) == f, "second finish changed the code");
     const dsml_result *r = dsml_result_get(p);
     fz_events_final(ev, r, f);
-    fz_log_result(&ev->rec, r);
+    tu_log_result(&ev->rec, r);
     dsml_parser_free(p);
     return f;
 }

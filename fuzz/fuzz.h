@@ -115,10 +115,6 @@ void fz_events_free(fz_events *ev);
 dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
                            const size_t *chunks, size_t nchunks, fz_events *ev);
 
-/* Append the final "=status:code@offset:calls:incomplete_at" line (same format as
- * tu_parse_log) for result r to the log. */
-void fz_log_result(tu_rec *rec, const dsml_result *r);
-
 /* ---------------------------------------------------------------------------------------
  * JSON comparison
  * ------------------------------------------------------------------------------------- */

@@ -72,7 +72,7 @@ static void check_alloc_failure(const char *text, size_t len, const dsml_options
     dsml_code fin = dsml_finish(p);
     if (c == DSML_OK) c = fin;
     if (!f.failed) {
-        fz_log_result(&rec, dsml_result_get(p));
+        tu_log_result(&rec, dsml_result_get(p));
         FZ_CHECK(!strcmp(rec.log.data, ref_log),
                  "the same input gives other events with a custom allocator\n--- malloc\n%s\n"
                  "--- custom\n%s",
