@@ -421,6 +421,20 @@ int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
     return eq;
 }
 
+int fz_convert(const char *in, size_t len, dsml_format from, dsml_format to, unsigned flags,
+               dsml_buf *out, dsml_convert_error *err)
+{
+    uint64_t seed = 9;
+    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
+                              .make_id = dsml_id_seeded, .id_ud = &seed};
+    dsml_buf_clear(out);
+    dsml_sink s = dsml_buf_sink(out);
+    int rc = dsml_convert(in, len, &o, &s, err);
+    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
+    FZ_CHECK(!out->oom, "out of memory");
+    return rc;
+}
+
 int fz_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

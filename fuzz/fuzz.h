@@ -26,6 +26,7 @@
 
 #include "dsml.h"
 #include "dsml_buf.h"
+#include "dsml_convert.h"
 #include "dsml_jv.h"
 #include "testutil.h"
 
@@ -114,6 +115,15 @@ void fz_events_free(fz_events *ev);
  * ev->rec.log. Returns the final code. The parser is freed. */
 dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
                            const size_t *chunks, size_t nchunks, fz_events *ev);
+
+/* ---------------------------------------------------------------------------------------
+ * Conversion
+ * ------------------------------------------------------------------------------------- */
+/* dsml_convert from one format to another into out (cleared first), ids from a fixed seed
+ * (dsml_id_seeded; the harnesses do not compare ids). A failure must come with a message;
+ * running out of memory fails the check. Returns dsml_convert's result. */
+int fz_convert(const char *in, size_t len, dsml_format from, dsml_format to, unsigned flags,
+               dsml_buf *out, dsml_convert_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * JSON comparison

@@ -29,20 +29,6 @@ struct msg {
     const dsml_jv *content, *reasoning, *calls;
 };
 
-static int convert(const char *in, size_t len, dsml_format from, dsml_format to,
-                   unsigned flags, dsml_buf *out, dsml_convert_error *err)
-{
-    uint64_t seed = 9;
-    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
-                              .make_id = dsml_id_seeded, .id_ud = &seed};
-    dsml_buf_clear(out);
-    dsml_sink s = dsml_buf_sink(out);
-    int rc = dsml_convert(in, len, &o, &s, err);
-    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
-    FZ_CHECK(!out->oom, "out of memory");
-    return rc;
-}
-
 static void msg_read(struct msg *m, const dsml_buf *json)
 {
     dsml_jv_error e;
@@ -140,12 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsml_buf m1 = {0}, d1 = {0}, m2 = {0}, d2 = {0}, want = {0};
     dsml_convert_error err;
     struct msg a = {0}, b = {0};
-    if (convert(text, len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
+    if (fz_convert(text, len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
         FZ_CHECK(flags & DSML_STRICT, "tolerant DSML -> OpenAI failed: %s", err.message);
         goto out;
     }
     msg_read(&a, &m1);
-    if (convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
+    if (fz_convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
     int rep = representable(&a, fmt);
     /* strict mode for the second parse whenever M1 is representable: a value holding the
        parameter closer is written as a JSON string with the slash escaped (dsml_render.h),
@@ -156,14 +142,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!strict2 && fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
         rep = 0;
     unsigned flags2 = (flags & DSML_THINKING) | (strict2 ? DSML_STRICT : 0);
-    if (convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
+    if (fz_convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
         FZ_CHECK(!rep, "the rendered DSML fails a strict parse: %s at %llu\n--- M1\n%s\n--- D1\n%s",
                  err.message, (unsigned long long)err.offset, fz_show(m1.data, m1.len),
                  fz_show(d1.data, d1.len));
         goto out;
     }
     msg_read(&b, &m2);
-    if (convert(m2.data, m2.len, DSML_FMT_OPENAI, fmt, 0, &d2, &err)) {
+    if (fz_convert(m2.data, m2.len, DSML_FMT_OPENAI, fmt, 0, &d2, &err)) {
         FZ_CHECK(!rep, "re-rendering the round-tripped message failed: %s\n--- M2\n%s",
                  err.message, fz_show(m2.data, m2.len));
         goto out;

@@ -162,19 +162,6 @@ static void expected_args(const dsml_jv *a, dsml_format f, dsml_buf *out)
     dsml_jv_free(d);
 }
 
-static int convert(const char *in, size_t len, dsml_format from, dsml_format to,
-                   unsigned flags, dsml_buf *out, dsml_convert_error *err)
-{
-    uint64_t seed = 4;
-    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
-                              .make_id = dsml_id_seeded, .id_ud = &seed};
-    dsml_buf_clear(out);
-    dsml_sink s = dsml_buf_sink(out);
-    int rc = dsml_convert(in, len, &o, &s, err);
-    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
-    return rc;
-}
-
 static int same(const char *a, size_t al, const char *b, size_t bl)
 {
     return al == bl && (!al || !memcmp(a, b, al));
@@ -194,11 +181,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsml_jv_doc *doc0 = dsml_jv_parse(text, len, 0, &je), *doc1 = NULL;
     struct m0 m;
     memset(&m, 0, sizeof m);
-    int rc = convert(text, len, DSML_FMT_OPENAI, fmt, 0, &d, &err);
+    int rc = fz_convert(text, len, DSML_FMT_OPENAI, fmt, 0, &d, &err);
     if (!doc0) FZ_CHECK(rc, "invalid JSON converted");
     if (rc || !read_m0(dsml_jv_root(doc0), &m)) goto out;
     unsigned flags = m.reasoning ? DSML_THINKING : 0;
-    if (convert(d.data, d.len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
+    if (fz_convert(d.data, d.len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
         FZ_CHECK(strstr(err.message, "TOO_MANY") || strstr(err.message, "TOO_LONG"),
                  "the renderer's DSML fails a tolerant parse: %s\n--- DSML\n%s", err.message,
                  fz_show(d.data, d.len));
