@@ -44,14 +44,15 @@ struct concat {
     dsml_chunker *ch;
 };
 
-static struct call *add_call(struct concat *c)
+/* Append a zeroed call to the array *calls of *n entries (room for *cap). */
+static struct call *add_call(struct call **calls, uint32_t *n, uint32_t *cap)
 {
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 8;
-        c->calls = realloc(c->calls, c->cap * sizeof *c->calls);
-        FZ_CHECK(c->calls, "out of memory");
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *calls = realloc(*calls, *cap * sizeof **calls);
+        FZ_CHECK(*calls, "out of memory");
     }
-    struct call *k = &c->calls[c->n++];
+    struct call *k = &(*calls)[(*n)++];
     memset(k, 0, sizeof *k);
     return k;
 }
@@ -98,7 +99,7 @@ static int on_delta(void *ud, const dsml_delta *d)
     case DSML_DELTA_CALL: {
         FZ_CHECK(d->index == c->n, "call delta index %u, expected %u", d->index, c->n);
         FZ_CHECK(d->id && strlen(d->id) < DSML_ID_MAX, "call without a usable id");
-        struct call *k = add_call(c);
+        struct call *k = add_call(&c->calls, &c->n, &c->cap);
         dsml_buf_puts(&k->id, d->id);
         dsml_buf_add(&k->name, d->name, d->name_len);
         c->open = 1;
@@ -201,13 +202,7 @@ static int on_event(void *ud, const dsml_sse_event *e)
         const dsml_jv *id = dsml_jv_get(tc, "id");
         if (id) {
             FZ_CHECK(i == s->n, "SSE call index %u, expected %u", i, s->n);
-            if (s->n == s->cap) {
-                s->cap = s->cap ? 2 * s->cap : 8;
-                s->calls = realloc(s->calls, s->cap * sizeof *s->calls);
-                FZ_CHECK(s->calls, "out of memory");
-            }
-            struct call *k = &s->calls[s->n++];
-            memset(k, 0, sizeof *k);
+            struct call *k = add_call(&s->calls, &s->n, &s->cap);
             add_str(&k->id, id, "id");
             add_str(&k->name, dsml_jv_get(fn, "name"), "name");
             const dsml_jv *a = dsml_jv_get(fn, "arguments");
