@@ -409,9 +409,20 @@ int fz_jv_identical(const dsml_jv *a, const dsml_jv *b)
     }
 }
 
+int fz_bytes_eq(const void *a, size_t an, const void *b, size_t bn)
+{
+    return an == bn && (!an || !memcmp(a, b, an));
+}
+
+int fz_jv_str_eq(const dsml_jv *a, const dsml_jv *b)
+{
+    int as = a && a->type == DSML_JV_STRING, bs = b && b->type == DSML_JV_STRING;
+    return fz_bytes_eq(as ? a->u.s : NULL, as ? a->len : 0, bs ? b->u.s : NULL, bs ? b->len : 0);
+}
+
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen == blen && (!alen || !memcmp(a, b, alen))) return 1;
+    if (fz_bytes_eq(a, alen, b, blen)) return 1;
     dsml_jv_error e;
     dsml_jv_doc *da = dsml_jv_parse(a, alen, 0, &e);
     dsml_jv_doc *db = da ? dsml_jv_parse(b, blen, 0, &e) : NULL;

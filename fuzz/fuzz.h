@@ -132,6 +132,14 @@ int fz_convert(const char *in, size_t len, dsml_format from, dsml_format to, uns
  * text: the minifier, the proxy's request writer). */
 int fz_jv_identical(const dsml_jv *a, const dsml_jv *b);
 
+/* 1 when a[0..an) and b[0..bn) hold the same bytes (either pointer may be NULL when its
+ * length is 0). */
+int fz_bytes_eq(const void *a, size_t an, const void *b, size_t bn);
+
+/* 1 when two JSON values are strings with the same bytes; a missing (NULL) or non-string
+ * value counts as "". */
+int fz_jv_str_eq(const dsml_jv *a, const dsml_jv *b);
+
 /* 1 when two texts are byte equal, or both parse as JSON and are equal by tu_jv_equal
  * (testutil.h); 0 otherwise. */
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen);

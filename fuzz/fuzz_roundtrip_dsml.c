@@ -78,19 +78,12 @@ static int representable(const struct msg *m, dsml_format f)
             dsml_buf mini = {0};
             dsml_jmin jm = {0, 0};
             dsml_json_minify(&jm, args->u.s, args->len, &mini);
-            int same = mini.len == args->len && (!mini.len || !memcmp(mini.data, args->u.s, mini.len));
+            int same = fz_bytes_eq(mini.data, mini.len, args->u.s, args->len);
             dsml_buf_free(&mini);
             if (!same) return 0;
         }
     }
     return 1;
-}
-
-static int same_str(const dsml_jv *a, const dsml_jv *b)
-{
-    size_t al = a && a->type == DSML_JV_STRING ? a->len : 0;
-    size_t bl = b && b->type == DSML_JV_STRING ? b->len : 0;
-    return al == bl && (!al || !memcmp(a->u.s, b->u.s, al));
 }
 
 /* The arguments text M2 must carry for M1's arguments text a (see the file header). */
@@ -155,19 +148,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
     if (!rep) goto out;
-    FZ_CHECK(d1.len == d2.len && (!d1.len || !memcmp(d1.data, d2.data, d1.len)),
+    FZ_CHECK(fz_bytes_eq(d1.data, d1.len, d2.data, d2.len),
              "DSML -> OpenAI -> DSML is not a fixpoint\n--- D1\n%s\n--- D2\n%s\n--- M1\n%s",
              fz_show(d1.data, d1.len), fz_show(d2.data, d2.len), fz_show(m1.data, m1.len));
-    FZ_CHECK(same_str(a.content, b.content), "content changed\n--- M1\n%s\n--- M2\n%s",
+    FZ_CHECK(fz_jv_str_eq(a.content, b.content), "content changed\n--- M1\n%s\n--- M2\n%s",
              fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
-    FZ_CHECK(!a.reasoning == !b.reasoning && same_str(a.reasoning, b.reasoning),
+    FZ_CHECK(!a.reasoning == !b.reasoning && fz_jv_str_eq(a.reasoning, b.reasoning),
              "reasoning changed\n--- M1\n%s\n--- M2\n%s", fz_show(m1.data, m1.len),
              fz_show(m2.data, m2.len));
     FZ_CHECK(ncalls(&a) == ncalls(&b), "%zu calls became %zu\n--- M1\n%s\n--- M2\n%s",
              ncalls(&a), ncalls(&b), fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
     for (size_t i = 0; i < ncalls(&a); i++) {
         const dsml_jv *ca = &a.calls->u.items[i], *cb = &b.calls->u.items[i];
-        FZ_CHECK(same_str(fn_field(ca, "name"), fn_field(cb, "name")), "call %zu name changed", i);
+        FZ_CHECK(fz_jv_str_eq(fn_field(ca, "name"), fn_field(cb, "name")), "call %zu name changed",
+                 i);
         const dsml_jv *aa = fn_field(ca, "arguments"), *ab = fn_field(cb, "arguments");
         expected_args(aa, fmt, &want);
         FZ_CHECK(fz_json_text_equal(want.data, want.len, ab->u.s, ab->len),

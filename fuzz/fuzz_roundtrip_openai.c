@@ -162,11 +162,6 @@ static void expected_args(const dsml_jv *a, dsml_format f, dsml_buf *out)
     dsml_jv_free(d);
 }
 
-static int same(const char *a, size_t al, const char *b, size_t bl)
-{
-    return al == bl && (!al || !memcmp(a, b, al));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
@@ -197,11 +192,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const dsml_jv *r1 = dsml_jv_root(doc1), *c1 = dsml_jv_get(r1, "content");
     const dsml_jv *rs1 = dsml_jv_get(r1, "reasoning_content"), *k1 = dsml_jv_get(r1, "tool_calls");
     size_t n0 = m.calls ? m.calls->len : 0, n1 = k1 ? k1->len : 0;
-    FZ_CHECK(same(m.content.data, m.content.len, c1 && c1->type == DSML_JV_STRING ? c1->u.s : "",
-                  c1 && c1->type == DSML_JV_STRING ? c1->len : 0),
-             "content changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len), fz_show(m1.data, m1.len));
+    FZ_CHECK(
+        fz_bytes_eq(m.content.data, m.content.len, c1 && c1->type == DSML_JV_STRING ? c1->u.s : "",
+                    c1 && c1->type == DSML_JV_STRING ? c1->len : 0),
+        "content changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len), fz_show(m1.data, m1.len));
     if (m.reasoning)
-        FZ_CHECK(rs1 && same(m.reasoning->u.s, m.reasoning->len, rs1->u.s, rs1->len),
+        FZ_CHECK(rs1 && fz_bytes_eq(m.reasoning->u.s, m.reasoning->len, rs1->u.s, rs1->len),
                  "reasoning changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len),
                  fz_show(m1.data, m1.len));
     FZ_CHECK(n0 == n1, "%zu calls became %zu\n--- M0\n%s\n--- DSML\n%s\n--- M1\n%s", n0, n1,
@@ -209,7 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n0; i++) {
         const dsml_jv *a = &m.calls->u.items[i], *b = &k1->u.items[i];
         const dsml_jv *na = call_fn(a, "name"), *nb = call_fn(b, "name");
-        FZ_CHECK(nb && same(na->u.s, na->len, nb->u.s, nb->len), "call %zu name changed", i);
+        FZ_CHECK(nb && fz_bytes_eq(na->u.s, na->len, nb->u.s, nb->len), "call %zu name changed", i);
         const dsml_jv *ab = call_fn(b, "arguments");
         expected_args(call_fn(a, "arguments"), fmt, &want);
         FZ_CHECK(ab && fz_json_text_equal(want.data, want.len, ab->u.s, ab->len),

@@ -131,11 +131,6 @@ static int on_delta(void *ud, const dsml_delta *d)
     return 0;
 }
 
-static int buf_eq(const dsml_buf *a, const dsml_buf *b)
-{
-    return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
-}
-
 /* ---- the SSE text, read back ----------------------------------------------------------- */
 
 struct sse_view {
@@ -235,22 +230,27 @@ static void check_sse(const dsml_buf *sse, const struct concat *c)
     /* each delta is escaped on its own: invalid UTF-8 halves in two pieces (on both sides
        of markup) stay two replacement characters even where the raw bytes, joined, would
        form a valid character */
-    FZ_CHECK(buf_eq(&c->content_view, &v.content),
+    FZ_CHECK(fz_bytes_eq(c->content_view.data, c->content_view.len, v.content.data, v.content.len),
              "SSE content differs from the content deltas\n--- deltas\n%s\n--- SSE\n%s",
              fz_show(c->content_view.data, c->content_view.len),
              fz_show(v.content.data, v.content.len));
-    FZ_CHECK(buf_eq(&c->reasoning_view, &v.reasoning),
+    FZ_CHECK(fz_bytes_eq(c->reasoning_view.data, c->reasoning_view.len, v.reasoning.data,
+                         v.reasoning.len),
              "SSE reasoning differs from the reasoning deltas\n--- deltas\n%s\n--- SSE\n%s",
              fz_show(c->reasoning_view.data, c->reasoning_view.len),
              fz_show(v.reasoning.data, v.reasoning.len));
     FZ_CHECK(v.n == c->n, "SSE has %u calls, deltas %u", v.n, c->n);
     dsml_buf want = {0};
     for (uint32_t i = 0; i < v.n; i++) {
-        FZ_CHECK(buf_eq(&v.calls[i].id, &c->calls[i].id), "SSE call %u id differs", i);
+        FZ_CHECK(fz_bytes_eq(v.calls[i].id.data, v.calls[i].id.len, c->calls[i].id.data,
+                             c->calls[i].id.len),
+                 "SSE call %u id differs", i);
         dsml_buf_clear(&want);
         json_view(c->calls[i].name.data, c->calls[i].name.len, &want);
-        FZ_CHECK(buf_eq(&want, &v.calls[i].name), "SSE call %u name differs", i);
-        FZ_CHECK(buf_eq(&c->calls[i].args_view, &v.calls[i].args),
+        FZ_CHECK(fz_bytes_eq(want.data, want.len, v.calls[i].name.data, v.calls[i].name.len),
+                 "SSE call %u name differs", i);
+        FZ_CHECK(fz_bytes_eq(c->calls[i].args_view.data, c->calls[i].args_view.len,
+                             v.calls[i].args.data, v.calls[i].args.len),
                  "SSE call %u arguments differ:\n%s\n%s", i,
                  fz_show(c->calls[i].args_view.data, c->calls[i].args_view.len),
                  fz_show(v.calls[i].args.data, v.calls[i].args.len));
@@ -306,9 +306,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mc == DSML_OK) {
         FZ_CHECK(!strcmp(c.finish, m.finish), "stream finish %s, message finish %s", c.finish,
                  m.finish);
-        FZ_CHECK(buf_eq(&c.reasoning, &m.reasoning), "streamed reasoning differs");
+        FZ_CHECK(fz_bytes_eq(c.reasoning.data, c.reasoning.len, m.reasoning.data, m.reasoning.len),
+                 "streamed reasoning differs");
         if (!incomplete)
-            FZ_CHECK(buf_eq(&c.content, &m.content),
+            FZ_CHECK(fz_bytes_eq(c.content.data, c.content.len, m.content.data, m.content.len),
                      "streamed content differs\n--- stream\n%s\n--- message\n%s",
                      c.content.data ? c.content.data : "", m.content.data ? m.content.data : "");
         uint32_t j = 0;
@@ -321,8 +322,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(j < m.ncalls, "more complete streamed calls than message calls");
             const dsml_call *k = &m.calls[j++];
             FZ_CHECK(!strcmp(c.calls[i].id.data, k->id), "call %u id differs", i);
-            FZ_CHECK(buf_eq(&c.calls[i].name, &k->name), "call %u name differs", i);
-            FZ_CHECK(buf_eq(&c.calls[i].args, &k->arguments),
+            FZ_CHECK(
+                fz_bytes_eq(c.calls[i].name.data, c.calls[i].name.len, k->name.data, k->name.len),
+                "call %u name differs", i);
+            FZ_CHECK(fz_bytes_eq(c.calls[i].args.data, c.calls[i].args.len, k->arguments.data,
+                                 k->arguments.len),
                      "call %u arguments differ\n--- stream\n%s\n--- message\n%s", i,
                      c.calls[i].args.data ? c.calls[i].args.data : "", k->arguments.data);
         }
