@@ -496,10 +496,7 @@ const char *fz_show(const char *s, size_t n)
 int fz_contains(const char *s, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
-    if (!k) return 1;
-    for (size_t i = 0; i + k <= n; i++)
-        if (s[i] == needle[0] && !memcmp(s + i, needle, k)) return 1;
-    return 0;
+    return !k || (n && memmem(s, n, needle, k) != NULL);
 }
 
 int fz_text_is_plain(const char *s, size_t n)
