@@ -30,13 +30,13 @@
 
 struct call {
     dsml_buf id, name, args;
-    dsml_buf args_view; /* what a JSON reader sees of the argument fragments, one by one */
+    dsml_buf args_view; /* the argument fragments, each JSON-escaped on its own */
     int complete;
 };
 
 struct concat {
     dsml_buf content, reasoning;
-    dsml_buf content_view, reasoning_view; /* the same, as JSON readers see the deltas */
+    dsml_buf content_view, reasoning_view; /* the deltas, each JSON-escaped on its own */
     struct call *calls;
     uint32_t n, cap;
     int open, finished, blocks;
@@ -68,12 +68,20 @@ static void calls_free(struct call *calls, uint32_t n)
     free(calls);
 }
 
-/* What a JSON reader sees of raw bytes written with dsml_json_escape. */
-static void json_view(const char *s, size_t n, dsml_buf *out)
+/* Append raw bytes as dsml_json_escape writes them (one delta: escaped on its own). */
+static void escape(const char *s, size_t n, dsml_buf *out)
+{
+    FZ_CHECK(!dsml_json_escape(s ? s : "", n, out), "out of memory");
+}
+
+/* What a JSON reader sees of escaped text (escape() output; pieces escaped one by one read
+ * as the pieces read one by one: the escaper writes only whole escapes, \u00XX at most, and
+ * valid UTF-8). */
+static void json_view(const dsml_buf *esc, dsml_buf *out)
 {
     dsml_buf q = {0};
     dsml_buf_putc(&q, '"');
-    dsml_json_escape(s ? s : "", n, &q);
+    dsml_buf_add(&q, esc->data, esc->len);
     dsml_buf_putc(&q, '"');
     dsml_jv_error e;
     dsml_jv_doc *d = dsml_jv_parse(q.data, q.len, 0, &e);
@@ -90,11 +98,11 @@ static int on_delta(void *ud, const dsml_delta *d)
     switch (d->kind) {
     case DSML_DELTA_REASONING:
         dsml_buf_add(&c->reasoning, d->text, d->len);
-        json_view(d->text, d->len, &c->reasoning_view);
+        escape(d->text, d->len, &c->reasoning_view);
         break;
     case DSML_DELTA_CONTENT:
         dsml_buf_add(&c->content, d->text, d->len);
-        json_view(d->text, d->len, &c->content_view);
+        escape(d->text, d->len, &c->content_view);
         break;
     case DSML_DELTA_CALL: {
         FZ_CHECK(d->index == c->n, "call delta index %u, expected %u", d->index, c->n);
@@ -109,7 +117,7 @@ static int on_delta(void *ud, const dsml_delta *d)
         FZ_CHECK(c->open && d->index + 1 == c->n, "arguments for call %u while %s", d->index,
                  c->open ? "another call is open" : "no call is open");
         dsml_buf_add(&c->calls[d->index].args, d->text, d->len);
-        json_view(d->text, d->len, &c->calls[d->index].args_view);
+        escape(d->text, d->len, &c->calls[d->index].args_view);
         break;
     case DSML_DELTA_CALL_END:
         FZ_CHECK(c->open && d->index + 1 == c->n, "end of call %u while it is not open",
@@ -230,32 +238,35 @@ static void check_sse(const dsml_buf *sse, const struct concat *c)
     /* each delta is escaped on its own: invalid UTF-8 halves in two pieces (on both sides
        of markup) stay two replacement characters even where the raw bytes, joined, would
        form a valid character */
-    FZ_CHECK(fz_bytes_eq(c->content_view.data, c->content_view.len, v.content.data, v.content.len),
+    dsml_buf want = {0}, esc = {0};
+    json_view(&c->content_view, &want);
+    FZ_CHECK(fz_bytes_eq(want.data, want.len, v.content.data, v.content.len),
              "SSE content differs from the content deltas\n--- deltas\n%s\n--- SSE\n%s",
-             fz_show(c->content_view.data, c->content_view.len),
-             fz_show(v.content.data, v.content.len));
-    FZ_CHECK(fz_bytes_eq(c->reasoning_view.data, c->reasoning_view.len, v.reasoning.data,
-                         v.reasoning.len),
+             fz_show(want.data, want.len), fz_show(v.content.data, v.content.len));
+    dsml_buf_clear(&want);
+    json_view(&c->reasoning_view, &want);
+    FZ_CHECK(fz_bytes_eq(want.data, want.len, v.reasoning.data, v.reasoning.len),
              "SSE reasoning differs from the reasoning deltas\n--- deltas\n%s\n--- SSE\n%s",
-             fz_show(c->reasoning_view.data, c->reasoning_view.len),
-             fz_show(v.reasoning.data, v.reasoning.len));
+             fz_show(want.data, want.len), fz_show(v.reasoning.data, v.reasoning.len));
     FZ_CHECK(v.n == c->n, "SSE has %u calls, deltas %u", v.n, c->n);
-    dsml_buf want = {0};
     for (uint32_t i = 0; i < v.n; i++) {
         FZ_CHECK(fz_bytes_eq(v.calls[i].id.data, v.calls[i].id.len, c->calls[i].id.data,
                              c->calls[i].id.len),
                  "SSE call %u id differs", i);
+        dsml_buf_clear(&esc);
+        escape(c->calls[i].name.data, c->calls[i].name.len, &esc);
         dsml_buf_clear(&want);
-        json_view(c->calls[i].name.data, c->calls[i].name.len, &want);
+        json_view(&esc, &want);
         FZ_CHECK(fz_bytes_eq(want.data, want.len, v.calls[i].name.data, v.calls[i].name.len),
                  "SSE call %u name differs", i);
-        FZ_CHECK(fz_bytes_eq(c->calls[i].args_view.data, c->calls[i].args_view.len,
-                             v.calls[i].args.data, v.calls[i].args.len),
-                 "SSE call %u arguments differ:\n%s\n%s", i,
-                 fz_show(c->calls[i].args_view.data, c->calls[i].args_view.len),
+        dsml_buf_clear(&want);
+        json_view(&c->calls[i].args_view, &want);
+        FZ_CHECK(fz_bytes_eq(want.data, want.len, v.calls[i].args.data, v.calls[i].args.len),
+                 "SSE call %u arguments differ:\n%s\n%s", i, fz_show(want.data, want.len),
                  fz_show(v.calls[i].args.data, v.calls[i].args.len));
     }
     dsml_buf_free(&want);
+    dsml_buf_free(&esc);
     dsml_buf_free(&v.content);
     dsml_buf_free(&v.reasoning);
     calls_free(v.calls, v.n);
