@@ -354,15 +354,6 @@ void fz_events_final(const fz_events *e, const dsml_result *r, dsml_code code)
 
 void fz_events_free(fz_events *ev) { tu_rec_free(&ev->rec); }
 
-void fz_log_result(tu_rec *rec, const dsml_result *r)
-{
-    if (rec->log.len) dsml_buf_putc(&rec->log, '\n');
-    rec->last = 0;
-    dsml_buf_printf(&rec->log, "=%d:%s@%llu:%u:%llu", (int)r->status,
-                    dsml_code_name(r->error.code), (unsigned long long)r->error.offset, r->calls,
-                    (unsigned long long)r->incomplete_at);
-}
-
 dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
                            const size_t *chunks, size_t nchunks, fz_events *ev)
 {
@@ -387,7 +378,7 @@ dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
     FZ_CHECK(dsml_finish(p) == f, "second finish changed the code");
     const dsml_result *r = dsml_result_get(p);
     fz_events_final(ev, r, f);
-    fz_log_result(&ev->rec, r);
+    tu_log_result(&ev->rec, r);
     dsml_parser_free(p);
     return f;
 }
@@ -418,8 +409,20 @@ int fz_jv_identical(const dsml_jv *a, const dsml_jv *b)
     }
 }
 
+int fz_bytes_eq(const void *a, size_t an, const void *b, size_t bn)
+{
+    return an == bn && (!an || !memcmp(a, b, an));
+}
+
+int fz_jv_str_eq(const dsml_jv *a, const dsml_jv *b)
+{
+    int as = a && a->type == DSML_JV_STRING, bs = b && b->type == DSML_JV_STRING;
+    return fz_bytes_eq(as ? a->u.s : NULL, as ? a->len : 0, bs ? b->u.s : NULL, bs ? b->len : 0);
+}
+
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
+    if (fz_bytes_eq(a, alen, b, blen)) return 1;
     dsml_jv_error e;
     dsml_jv_doc *da = dsml_jv_parse(a, alen, 0, &e);
     dsml_jv_doc *db = da ? dsml_jv_parse(b, blen, 0, &e) : NULL;
@@ -427,6 +430,20 @@ int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen)
     dsml_jv_free(da);
     dsml_jv_free(db);
     return eq;
+}
+
+int fz_convert(const char *in, size_t len, dsml_format from, dsml_format to, unsigned flags,
+               dsml_buf *out, dsml_convert_error *err)
+{
+    uint64_t seed = 9;
+    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
+                              .make_id = dsml_id_seeded, .id_ud = &seed};
+    dsml_buf_clear(out);
+    dsml_sink s = dsml_buf_sink(out);
+    int rc = dsml_convert(in, len, &o, &s, err);
+    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
+    FZ_CHECK(!out->oom, "out of memory");
+    return rc;
 }
 
 int fz_utf8_valid(const char *s, size_t n)
@@ -479,10 +496,7 @@ const char *fz_show(const char *s, size_t n)
 int fz_contains(const char *s, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
-    if (!k) return 1;
-    for (size_t i = 0; i + k <= n; i++)
-        if (s[i] == needle[0] && !memcmp(s + i, needle, k)) return 1;
-    return 0;
+    return !k || (n && memmem(s, n, needle, k) != NULL);
 }
 
 int fz_text_is_plain(const char *s, size_t n)

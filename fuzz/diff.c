@@ -209,15 +209,6 @@ static void str_of(const dsml_jv *v, const char **s, size_t *n)
     *n = v && v->type == DSML_JV_STRING ? v->len : 0;
 }
 
-static int str_eq(const dsml_jv *a, const dsml_jv *b)
-{
-    const char *x, *y;
-    size_t xl, yl;
-    str_of(a, &x, &xl);
-    str_of(b, &y, &yl);
-    return xl == yl && (!xl || !memcmp(x, y, xl));
-}
-
 static const dsml_jv *calls_of(const dsml_jv *m)
 {
     const dsml_jv *c = dsml_jv_get(m, "tool_calls");
@@ -237,7 +228,7 @@ static const char *compare(const fzd *d, const dsml_jv *ours, const dsml_jv *the
     for (size_t i = 0; i < na; i++) {
         const dsml_jv *fa = dsml_jv_get(&ca->u.items[i], "function");
         const dsml_jv *fb = dsml_jv_get(&cb->u.items[i], "function");
-        if (!str_eq(dsml_jv_get(fa, "name"), dsml_jv_get(fb, "name"))) {
+        if (!fz_jv_str_eq(dsml_jv_get(fa, "name"), dsml_jv_get(fb, "name"))) {
             snprintf(why, wl, "tool call %zu: name differs", i);
             return why;
         }
@@ -245,18 +236,18 @@ static const char *compare(const fzd *d, const dsml_jv *ours, const dsml_jv *the
         size_t xl, yl;
         str_of(dsml_jv_get(fa, "arguments"), &x, &xl);
         str_of(dsml_jv_get(fb, "arguments"), &y, &yl);
-        if (!fz_json_text_equal(x, xl, y, yl) && !(xl == yl && (!xl || !memcmp(x, y, xl)))) {
+        if (!fz_json_text_equal(x, xl, y, yl)) {
             snprintf(why, wl, "tool call %zu: arguments differ (compared as JSON values)", i);
             return why;
         }
     }
     if (d->c.calls_only) return NULL;
-    if (!str_eq(dsml_jv_get(ours, "content"), dsml_jv_get(theirs, "content"))) {
+    if (!fz_jv_str_eq(dsml_jv_get(ours, "content"), dsml_jv_get(theirs, "content"))) {
         snprintf(why, wl, "content differs");
         return why;
     }
-    if (d->c.thinking &&
-        !str_eq(dsml_jv_get(ours, "reasoning_content"), dsml_jv_get(theirs, "reasoning_content"))) {
+    if (d->c.thinking && !fz_jv_str_eq(dsml_jv_get(ours, "reasoning_content"),
+                                       dsml_jv_get(theirs, "reasoning_content"))) {
         snprintf(why, wl, "reasoning_content differs");
         return why;
     }

@@ -26,6 +26,7 @@
 
 #include "dsml.h"
 #include "dsml_buf.h"
+#include "dsml_convert.h"
 #include "dsml_jv.h"
 #include "testutil.h"
 
@@ -115,9 +116,14 @@ void fz_events_free(fz_events *ev);
 dsml_code fz_parse_checked(const char *text, size_t len, const dsml_options *o,
                            const size_t *chunks, size_t nchunks, fz_events *ev);
 
-/* Append the final "=status:code@offset:calls:incomplete_at" line (same format as
- * tu_parse_log) for result r to the log. */
-void fz_log_result(tu_rec *rec, const dsml_result *r);
+/* ---------------------------------------------------------------------------------------
+ * Conversion
+ * ------------------------------------------------------------------------------------- */
+/* dsml_convert from one format to another into out (cleared first), ids from a fixed seed
+ * (dsml_id_seeded; the harnesses do not compare ids). A failure must come with a message;
+ * running out of memory fails the check. Returns dsml_convert's result. */
+int fz_convert(const char *in, size_t len, dsml_format from, dsml_format to, unsigned flags,
+               dsml_buf *out, dsml_convert_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * JSON comparison
@@ -126,8 +132,16 @@ void fz_log_result(tu_rec *rec, const dsml_result *r);
  * text: the minifier, the proxy's request writer). */
 int fz_jv_identical(const dsml_jv *a, const dsml_jv *b);
 
-/* Parse two JSON texts and compare them with tu_jv_equal (testutil.h). Returns 1 when both
- * parse and are equal, 0 otherwise. */
+/* 1 when a[0..an) and b[0..bn) hold the same bytes (either pointer may be NULL when its
+ * length is 0). */
+int fz_bytes_eq(const void *a, size_t an, const void *b, size_t bn);
+
+/* 1 when two JSON values are strings with the same bytes; a missing (NULL) or non-string
+ * value counts as "". */
+int fz_jv_str_eq(const dsml_jv *a, const dsml_jv *b);
+
+/* 1 when two texts are byte equal, or both parse as JSON and are equal by tu_jv_equal
+ * (testutil.h); 0 otherwise. */
 int fz_json_text_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */

@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     dsml_code f = dsml_finish(p);
     fz_events_final(&ref, dsml_result_get(p), f);
-    fz_log_result(&ref.rec, dsml_result_get(p));
+    tu_log_result(&ref.rec, dsml_result_get(p));
     result_extra(&ref.rec.log, dsml_result_get(p));
     dsml_parser_free(p);
 
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     f = dsml_finish(p);
     fz_events_final(&got, dsml_result_get(p), f);
-    fz_log_result(&got.rec, dsml_result_get(p));
+    tu_log_result(&got.rec, dsml_result_get(p));
     result_extra(&got.rec.log, dsml_result_get(p));
     dsml_parser_free(p);
 

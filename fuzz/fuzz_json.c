@@ -27,11 +27,6 @@
 #include "dsml_json.h"
 #include "fuzz.h"
 
-static int buf_is(const dsml_buf *b, const char *s, size_t n)
-{
-    return b->len == n && (!n || !memcmp(b->data, s, n));
-}
-
 static void check_validator(const char *t, size_t n, size_t split, dsml_jv_doc *doc,
                             const dsml_jv_error *je)
 {
@@ -66,11 +61,12 @@ static void check_minify(const char *t, size_t n, size_t split, const dsml_jv *r
     dsml_jmin m2 = {0, 0};
     dsml_json_minify(&m2, t, split, &b);
     dsml_json_minify(&m2, t + split, n - split, &b);
-    FZ_CHECK(buf_is(&a, b.data, b.len), "minify: one-shot and split outputs differ");
+    FZ_CHECK(fz_bytes_eq(a.data, a.len, b.data, b.len),
+             "minify: one-shot and split outputs differ");
     FZ_CHECK(dsml_json_valid(a.data, a.len), "minified JSON is invalid:\n%s", fz_show(a.data, a.len));
     dsml_jmin m3 = {0, 0};
     dsml_json_minify(&m3, a.data, a.len, &c);
-    FZ_CHECK(buf_is(&c, a.data, a.len), "minify is not idempotent");
+    FZ_CHECK(fz_bytes_eq(c.data, c.len, a.data, a.len), "minify is not idempotent");
     dsml_jv_error e;
     dsml_jv_doc *d = dsml_jv_parse(a.data, a.len, 0, &e);
     FZ_CHECK(d && fz_jv_identical(root, dsml_jv_root(d)), "minify changed the value:\n%s\n%s",
@@ -96,7 +92,8 @@ static void check_pyjson(const dsml_jv *root, const char *t, size_t n)
     dsml_jv_doc *d = dsml_jv_parse(p.data, p.len, 0, &e);
     FZ_CHECK(d && tu_jv_equal(root, dsml_jv_root(d)), "pyjson changed the value\n--- in\n%s\n--- out\n%s",
              fz_show(t, n), fz_show(p.data, p.len));
-    FZ_CHECK(!dsml_jv_write_py(dsml_jv_root(d), 0, &sq, &e) && buf_is(&q, p.data, p.len),
+    FZ_CHECK(!dsml_jv_write_py(dsml_jv_root(d), 0, &sq, &e) &&
+                 fz_bytes_eq(q.data, q.len, p.data, p.len),
              "pyjson(parse(pyjson(v))) != pyjson(v)\n%s\n%s", fz_show(p.data, p.len),
              fz_show(q.data, q.len));
     /* the closer guard changes bytes, not values */
@@ -125,7 +122,7 @@ static void check_escape(const char *t, size_t n, size_t split)
     FZ_CHECK(d && dsml_jv_root(d)->type == DSML_JV_STRING, "escaped text is not a string");
     const dsml_jv *s = dsml_jv_root(d);
     if (fz_utf8_valid(t, n))
-        FZ_CHECK(s->len == n && (!n || !memcmp(s->u.s, t, n)), "escape(valid UTF-8) does not decode back");
+        FZ_CHECK(fz_bytes_eq(s->u.s, s->len, t, n), "escape(valid UTF-8) does not decode back");
     else
         FZ_CHECK(fz_contains(s->u.s, s->len, "\xEF\xBF\xBD"), "invalid UTF-8 without U+FFFD");
     dsml_jv_free(d);
@@ -137,7 +134,8 @@ static void check_escape(const char *t, size_t n, size_t split)
     dsml_json_escape(t, cut, &w);
     dsml_json_escape(t + cut, n - cut, &w);
     dsml_buf_putc(&w, '"');
-    FZ_CHECK(buf_is(&w, q.data, q.len), "escaping in two pieces (cut at %zu) differs", cut);
+    FZ_CHECK(fz_bytes_eq(w.data, w.len, q.data, q.len),
+             "escaping in two pieces (cut at %zu) differs", cut);
     dsml_buf_free(&q);
     dsml_buf_free(&w);
 }
@@ -222,7 +220,7 @@ static void check_numbers(const char *t, size_t n, const dsml_jv *root)
             dsml_sink s = dsml_buf_sink(&b);
             char r[DSML_PY_FLOAT_MAX];
             FZ_CHECK(!dsml_py_write_number(root->u.s, root->len, &s), "py_write_number failed");
-            FZ_CHECK(dsml_py_float_repr(libc, r) > 0 && buf_is(&b, r, strlen(r)),
+            FZ_CHECK(dsml_py_float_repr(libc, r) > 0 && fz_bytes_eq(b.data, b.len, r, strlen(r)),
                      "py_write_number(%s) = %s, repr of its double %s", z, b.data, r);
             dsml_buf_free(&b);
         }

@@ -72,7 +72,7 @@ static void check_alloc_failure(const char *text, size_t len, const dsml_options
     dsml_code fin = dsml_finish(p);
     if (c == DSML_OK) c = fin;
     if (!f.failed) {
-        fz_log_result(&rec, dsml_result_get(p));
+        tu_log_result(&rec, dsml_result_get(p));
         FZ_CHECK(!strcmp(rec.log.data, ref_log),
                  "the same input gives other events with a custom allocator\n--- malloc\n%s\n"
                  "--- custom\n%s",
@@ -93,7 +93,7 @@ static void check_json_string(const dsml_jv *v, const dsml_buf *raw, const char 
 {
     FZ_CHECK(v && v->type == DSML_JV_STRING, "%s is not a JSON string", what);
     if (fz_utf8_valid(raw->data ? raw->data : "", raw->len))
-        FZ_CHECK(v->len == raw->len && (!raw->len || !memcmp(v->u.s, raw->data, raw->len)),
+        FZ_CHECK(fz_bytes_eq(v->u.s, v->len, raw->data, raw->len),
                  "%s: the JSON string does not decode to the raw bytes", what);
     else
         FZ_CHECK(fz_contains(v->u.s, v->len, "\xEF\xBF\xBD"),
@@ -133,7 +133,7 @@ static void check_message(const char *text, size_t len, const dsml_options *o, d
             dsml_buf_add(&all, m.reasoning.data, m.reasoning.len);
             if (r->reasoning_closed) dsml_buf_puts(&all, "</think>");
             dsml_buf_add(&all, m.content.data, m.content.len);
-            FZ_CHECK(all.len == len && (!len || !memcmp(all.data, text, len)),
+            FZ_CHECK(fz_bytes_eq(all.data, all.len, text, len),
                      "without a block, reasoning + </think> + content is not the input\n"
                      "--- input (%zu bytes)\n%.*s\n--- rebuilt (%zu bytes)\n%s",
                      len, (int)len, text, all.len, all.data ? all.data : "");

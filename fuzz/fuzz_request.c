@@ -51,7 +51,7 @@ static void check_renderer(const char *body, size_t len, const dsml_render_optio
     int rc2 = dsml_render_prompt_segments(body, len, o, &ss, &e2);
     FZ_CHECK(rc == rc2, "render %d, segments %d", rc, rc2);
     if (!rc)
-        FZ_CHECK(seg.len == prompt->len && (!seg.len || !memcmp(seg.data, prompt->data, seg.len)),
+        FZ_CHECK(fz_bytes_eq(seg.data, seg.len, prompt->data, prompt->len),
                  "concatenated segments differ from the prompt");
     else
         FZ_CHECK(!strcmp(e1.message, e2.message) && !strcmp(e1.path, e2.path) &&
@@ -65,7 +65,7 @@ static void check_renderer(const char *body, size_t len, const dsml_render_optio
         int rc3 = dsml_render_prompt_jv(dsml_jv_root(doc), o, &s3, &e3);
         FZ_CHECK(rc == rc3, "render %d, render_jv %d", rc, rc3);
         if (!rc)
-            FZ_CHECK(p3.len == prompt->len && (!p3.len || !memcmp(p3.data, prompt->data, p3.len)),
+            FZ_CHECK(fz_bytes_eq(p3.data, p3.len, prompt->data, prompt->len),
                      "render_jv output differs");
         dsml_buf_free(&p3);
         dsml_jv_free(doc);
@@ -136,7 +136,7 @@ static void check_proxy(const char *body, size_t len, unsigned h)
     FZ_CHECK(!drc == !prc, "the proxy %s the prompt, dsml_render_prompt %s it",
              prc ? "refuses" : "renders", drc ? "refuses" : "renders");
     if (!drc)
-        FZ_CHECK(direct.len == pp.len && (!pp.len || !memcmp(direct.data, pp.data, pp.len)),
+        FZ_CHECK(fz_bytes_eq(direct.data, direct.len, pp.data, pp.len),
                  "the proxy renders another prompt than dsml_render_prompt for the same body");
 
     /* a forced call's prefill, followed by the end of a call, parses to one call */

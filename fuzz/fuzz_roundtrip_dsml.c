@@ -29,20 +29,6 @@ struct msg {
     const dsml_jv *content, *reasoning, *calls;
 };
 
-static int convert(const char *in, size_t len, dsml_format from, dsml_format to,
-                   unsigned flags, dsml_buf *out, dsml_convert_error *err)
-{
-    uint64_t seed = 9;
-    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
-                              .make_id = dsml_id_seeded, .id_ud = &seed};
-    dsml_buf_clear(out);
-    dsml_sink s = dsml_buf_sink(out);
-    int rc = dsml_convert(in, len, &o, &s, err);
-    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
-    FZ_CHECK(!out->oom, "out of memory");
-    return rc;
-}
-
 static void msg_read(struct msg *m, const dsml_buf *json)
 {
     dsml_jv_error e;
@@ -92,19 +78,12 @@ static int representable(const struct msg *m, dsml_format f)
             dsml_buf mini = {0};
             dsml_jmin jm = {0, 0};
             dsml_json_minify(&jm, args->u.s, args->len, &mini);
-            int same = mini.len == args->len && (!mini.len || !memcmp(mini.data, args->u.s, mini.len));
+            int same = fz_bytes_eq(mini.data, mini.len, args->u.s, args->len);
             dsml_buf_free(&mini);
             if (!same) return 0;
         }
     }
     return 1;
-}
-
-static int same_str(const dsml_jv *a, const dsml_jv *b)
-{
-    size_t al = a && a->type == DSML_JV_STRING ? a->len : 0;
-    size_t bl = b && b->type == DSML_JV_STRING ? b->len : 0;
-    return al == bl && (!al || !memcmp(a->u.s, b->u.s, al));
 }
 
 /* The arguments text M2 must carry for M1's arguments text a (see the file header). */
@@ -140,12 +119,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsml_buf m1 = {0}, d1 = {0}, m2 = {0}, d2 = {0}, want = {0};
     dsml_convert_error err;
     struct msg a = {0}, b = {0};
-    if (convert(text, len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
+    if (fz_convert(text, len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
         FZ_CHECK(flags & DSML_STRICT, "tolerant DSML -> OpenAI failed: %s", err.message);
         goto out;
     }
     msg_read(&a, &m1);
-    if (convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
+    if (fz_convert(m1.data, m1.len, DSML_FMT_OPENAI, fmt, 0, &d1, &err)) goto out;
     int rep = representable(&a, fmt);
     /* strict mode for the second parse whenever M1 is representable: a value holding the
        parameter closer is written as a JSON string with the slash escaped (dsml_render.h),
@@ -156,37 +135,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!strict2 && fz_contains(m1.data, m1.len, "\xEF\xBD\x9C" "DSML\xEF\xBD\x9C parameter"))
         rep = 0;
     unsigned flags2 = (flags & DSML_THINKING) | (strict2 ? DSML_STRICT : 0);
-    if (convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
+    if (fz_convert(d1.data, d1.len, fmt, DSML_FMT_OPENAI, flags2, &m2, &err)) {
         FZ_CHECK(!rep, "the rendered DSML fails a strict parse: %s at %llu\n--- M1\n%s\n--- D1\n%s",
                  err.message, (unsigned long long)err.offset, fz_show(m1.data, m1.len),
                  fz_show(d1.data, d1.len));
         goto out;
     }
     msg_read(&b, &m2);
-    if (convert(m2.data, m2.len, DSML_FMT_OPENAI, fmt, 0, &d2, &err)) {
+    if (fz_convert(m2.data, m2.len, DSML_FMT_OPENAI, fmt, 0, &d2, &err)) {
         FZ_CHECK(!rep, "re-rendering the round-tripped message failed: %s\n--- M2\n%s",
                  err.message, fz_show(m2.data, m2.len));
         goto out;
     }
     if (!rep) goto out;
-    FZ_CHECK(d1.len == d2.len && (!d1.len || !memcmp(d1.data, d2.data, d1.len)),
+    FZ_CHECK(fz_bytes_eq(d1.data, d1.len, d2.data, d2.len),
              "DSML -> OpenAI -> DSML is not a fixpoint\n--- D1\n%s\n--- D2\n%s\n--- M1\n%s",
              fz_show(d1.data, d1.len), fz_show(d2.data, d2.len), fz_show(m1.data, m1.len));
-    FZ_CHECK(same_str(a.content, b.content), "content changed\n--- M1\n%s\n--- M2\n%s",
+    FZ_CHECK(fz_jv_str_eq(a.content, b.content), "content changed\n--- M1\n%s\n--- M2\n%s",
              fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
-    FZ_CHECK(!a.reasoning == !b.reasoning && same_str(a.reasoning, b.reasoning),
+    FZ_CHECK(!a.reasoning == !b.reasoning && fz_jv_str_eq(a.reasoning, b.reasoning),
              "reasoning changed\n--- M1\n%s\n--- M2\n%s", fz_show(m1.data, m1.len),
              fz_show(m2.data, m2.len));
     FZ_CHECK(ncalls(&a) == ncalls(&b), "%zu calls became %zu\n--- M1\n%s\n--- M2\n%s",
              ncalls(&a), ncalls(&b), fz_show(m1.data, m1.len), fz_show(m2.data, m2.len));
     for (size_t i = 0; i < ncalls(&a); i++) {
         const dsml_jv *ca = &a.calls->u.items[i], *cb = &b.calls->u.items[i];
-        FZ_CHECK(same_str(fn_field(ca, "name"), fn_field(cb, "name")), "call %zu name changed", i);
+        FZ_CHECK(fz_jv_str_eq(fn_field(ca, "name"), fn_field(cb, "name")), "call %zu name changed",
+                 i);
         const dsml_jv *aa = fn_field(ca, "arguments"), *ab = fn_field(cb, "arguments");
         expected_args(aa, fmt, &want);
-        int eq = fz_json_text_equal(want.data, want.len, ab->u.s, ab->len) ||
-                 (want.len == ab->len && !memcmp(want.data, ab->u.s, ab->len));
-        FZ_CHECK(eq, "call %zu arguments changed\n--- expected\n%s\n--- M2\n%s\n--- D1\n%s", i,
+        FZ_CHECK(fz_json_text_equal(want.data, want.len, ab->u.s, ab->len),
+                 "call %zu arguments changed\n--- expected\n%s\n--- M2\n%s\n--- D1\n%s", i,
                  fz_show(want.data, want.len), fz_show(ab->u.s, ab->len),
                  fz_show(d1.data, d1.len));
     }

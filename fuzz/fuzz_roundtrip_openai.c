@@ -162,24 +162,6 @@ static void expected_args(const dsml_jv *a, dsml_format f, dsml_buf *out)
     dsml_jv_free(d);
 }
 
-static int convert(const char *in, size_t len, dsml_format from, dsml_format to,
-                   unsigned flags, dsml_buf *out, dsml_convert_error *err)
-{
-    uint64_t seed = 4;
-    dsml_convert_options o = {.from = from, .to = to, .parse_flags = flags,
-                              .make_id = dsml_id_seeded, .id_ud = &seed};
-    dsml_buf_clear(out);
-    dsml_sink s = dsml_buf_sink(out);
-    int rc = dsml_convert(in, len, &o, &s, err);
-    if (rc) FZ_CHECK(err->message[0], "dsml_convert failed without a message");
-    return rc;
-}
-
-static int same(const char *a, size_t al, const char *b, size_t bl)
-{
-    return al == bl && (!al || !memcmp(a, b, al));
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_in in = {data, size};
@@ -194,11 +176,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsml_jv_doc *doc0 = dsml_jv_parse(text, len, 0, &je), *doc1 = NULL;
     struct m0 m;
     memset(&m, 0, sizeof m);
-    int rc = convert(text, len, DSML_FMT_OPENAI, fmt, 0, &d, &err);
+    int rc = fz_convert(text, len, DSML_FMT_OPENAI, fmt, 0, &d, &err);
     if (!doc0) FZ_CHECK(rc, "invalid JSON converted");
     if (rc || !read_m0(dsml_jv_root(doc0), &m)) goto out;
     unsigned flags = m.reasoning ? DSML_THINKING : 0;
-    if (convert(d.data, d.len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
+    if (fz_convert(d.data, d.len, fmt, DSML_FMT_OPENAI, flags, &m1, &err)) {
         FZ_CHECK(strstr(err.message, "TOO_MANY") || strstr(err.message, "TOO_LONG"),
                  "the renderer's DSML fails a tolerant parse: %s\n--- DSML\n%s", err.message,
                  fz_show(d.data, d.len));
@@ -210,11 +192,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const dsml_jv *r1 = dsml_jv_root(doc1), *c1 = dsml_jv_get(r1, "content");
     const dsml_jv *rs1 = dsml_jv_get(r1, "reasoning_content"), *k1 = dsml_jv_get(r1, "tool_calls");
     size_t n0 = m.calls ? m.calls->len : 0, n1 = k1 ? k1->len : 0;
-    FZ_CHECK(same(m.content.data, m.content.len, c1 && c1->type == DSML_JV_STRING ? c1->u.s : "",
-                  c1 && c1->type == DSML_JV_STRING ? c1->len : 0),
-             "content changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len), fz_show(m1.data, m1.len));
+    FZ_CHECK(
+        fz_bytes_eq(m.content.data, m.content.len, c1 && c1->type == DSML_JV_STRING ? c1->u.s : "",
+                    c1 && c1->type == DSML_JV_STRING ? c1->len : 0),
+        "content changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len), fz_show(m1.data, m1.len));
     if (m.reasoning)
-        FZ_CHECK(rs1 && same(m.reasoning->u.s, m.reasoning->len, rs1->u.s, rs1->len),
+        FZ_CHECK(rs1 && fz_bytes_eq(m.reasoning->u.s, m.reasoning->len, rs1->u.s, rs1->len),
                  "reasoning changed\n--- M0\n%s\n--- M1\n%s", fz_show(text, len),
                  fz_show(m1.data, m1.len));
     FZ_CHECK(n0 == n1, "%zu calls became %zu\n--- M0\n%s\n--- DSML\n%s\n--- M1\n%s", n0, n1,
@@ -222,11 +205,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n0; i++) {
         const dsml_jv *a = &m.calls->u.items[i], *b = &k1->u.items[i];
         const dsml_jv *na = call_fn(a, "name"), *nb = call_fn(b, "name");
-        FZ_CHECK(nb && same(na->u.s, na->len, nb->u.s, nb->len), "call %zu name changed", i);
+        FZ_CHECK(nb && fz_bytes_eq(na->u.s, na->len, nb->u.s, nb->len), "call %zu name changed", i);
         const dsml_jv *ab = call_fn(b, "arguments");
         expected_args(call_fn(a, "arguments"), fmt, &want);
-        FZ_CHECK(ab && (fz_json_text_equal(want.data, want.len, ab->u.s, ab->len) ||
-                        same(want.data, want.len, ab->u.s, ab->len)),
+        FZ_CHECK(ab && fz_json_text_equal(want.data, want.len, ab->u.s, ab->len),
                  "call %zu arguments changed\n--- expected\n%s\n--- M1\n%s\n--- DSML\n%s", i,
                  fz_show(want.data, want.len), ab ? fz_show(ab->u.s, ab->len) : "(none)",
                  fz_show(d.data, d.len));

@@ -30,13 +30,13 @@
 
 struct call {
     dsml_buf id, name, args;
-    dsml_buf args_view; /* what a JSON reader sees of the argument fragments, one by one */
+    dsml_buf args_view; /* the argument fragments, each JSON-escaped on its own */
     int complete;
 };
 
 struct concat {
     dsml_buf content, reasoning;
-    dsml_buf content_view, reasoning_view; /* the same, as JSON readers see the deltas */
+    dsml_buf content_view, reasoning_view; /* the deltas, each JSON-escaped on its own */
     struct call *calls;
     uint32_t n, cap;
     int open, finished, blocks;
@@ -44,14 +44,15 @@ struct concat {
     dsml_chunker *ch;
 };
 
-static struct call *add_call(struct concat *c)
+/* Append a zeroed call to the array *calls of *n entries (room for *cap). */
+static struct call *add_call(struct call **calls, uint32_t *n, uint32_t *cap)
 {
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 8;
-        c->calls = realloc(c->calls, c->cap * sizeof *c->calls);
-        FZ_CHECK(c->calls, "out of memory");
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 8;
+        *calls = realloc(*calls, *cap * sizeof **calls);
+        FZ_CHECK(*calls, "out of memory");
     }
-    struct call *k = &c->calls[c->n++];
+    struct call *k = &(*calls)[(*n)++];
     memset(k, 0, sizeof *k);
     return k;
 }
@@ -67,12 +68,20 @@ static void calls_free(struct call *calls, uint32_t n)
     free(calls);
 }
 
-/* What a JSON reader sees of raw bytes written with dsml_json_escape. */
-static void json_view(const char *s, size_t n, dsml_buf *out)
+/* Append raw bytes as dsml_json_escape writes them (one delta: escaped on its own). */
+static void escape(const char *s, size_t n, dsml_buf *out)
+{
+    FZ_CHECK(!dsml_json_escape(s ? s : "", n, out), "out of memory");
+}
+
+/* What a JSON reader sees of escaped text (escape() output; pieces escaped one by one read
+ * as the pieces read one by one: the escaper writes only whole escapes, \u00XX at most, and
+ * valid UTF-8). */
+static void json_view(const dsml_buf *esc, dsml_buf *out)
 {
     dsml_buf q = {0};
     dsml_buf_putc(&q, '"');
-    dsml_json_escape(s ? s : "", n, &q);
+    dsml_buf_add(&q, esc->data, esc->len);
     dsml_buf_putc(&q, '"');
     dsml_jv_error e;
     dsml_jv_doc *d = dsml_jv_parse(q.data, q.len, 0, &e);
@@ -89,16 +98,16 @@ static int on_delta(void *ud, const dsml_delta *d)
     switch (d->kind) {
     case DSML_DELTA_REASONING:
         dsml_buf_add(&c->reasoning, d->text, d->len);
-        json_view(d->text, d->len, &c->reasoning_view);
+        escape(d->text, d->len, &c->reasoning_view);
         break;
     case DSML_DELTA_CONTENT:
         dsml_buf_add(&c->content, d->text, d->len);
-        json_view(d->text, d->len, &c->content_view);
+        escape(d->text, d->len, &c->content_view);
         break;
     case DSML_DELTA_CALL: {
         FZ_CHECK(d->index == c->n, "call delta index %u, expected %u", d->index, c->n);
         FZ_CHECK(d->id && strlen(d->id) < DSML_ID_MAX, "call without a usable id");
-        struct call *k = add_call(c);
+        struct call *k = add_call(&c->calls, &c->n, &c->cap);
         dsml_buf_puts(&k->id, d->id);
         dsml_buf_add(&k->name, d->name, d->name_len);
         c->open = 1;
@@ -108,7 +117,7 @@ static int on_delta(void *ud, const dsml_delta *d)
         FZ_CHECK(c->open && d->index + 1 == c->n, "arguments for call %u while %s", d->index,
                  c->open ? "another call is open" : "no call is open");
         dsml_buf_add(&c->calls[d->index].args, d->text, d->len);
-        json_view(d->text, d->len, &c->calls[d->index].args_view);
+        escape(d->text, d->len, &c->calls[d->index].args_view);
         break;
     case DSML_DELTA_CALL_END:
         FZ_CHECK(c->open && d->index + 1 == c->n, "end of call %u while it is not open",
@@ -128,11 +137,6 @@ static int on_delta(void *ud, const dsml_delta *d)
     }
     FZ_CHECK(!dsml_chunker_delta(c->ch, d), "the chunk writer failed");
     return 0;
-}
-
-static int buf_eq(const dsml_buf *a, const dsml_buf *b)
-{
-    return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
 }
 
 /* ---- the SSE text, read back ----------------------------------------------------------- */
@@ -201,13 +205,7 @@ static int on_event(void *ud, const dsml_sse_event *e)
         const dsml_jv *id = dsml_jv_get(tc, "id");
         if (id) {
             FZ_CHECK(i == s->n, "SSE call index %u, expected %u", i, s->n);
-            if (s->n == s->cap) {
-                s->cap = s->cap ? 2 * s->cap : 8;
-                s->calls = realloc(s->calls, s->cap * sizeof *s->calls);
-                FZ_CHECK(s->calls, "out of memory");
-            }
-            struct call *k = &s->calls[s->n++];
-            memset(k, 0, sizeof *k);
+            struct call *k = add_call(&s->calls, &s->n, &s->cap);
             add_str(&k->id, id, "id");
             add_str(&k->name, dsml_jv_get(fn, "name"), "name");
             const dsml_jv *a = dsml_jv_get(fn, "arguments");
@@ -240,27 +238,35 @@ static void check_sse(const dsml_buf *sse, const struct concat *c)
     /* each delta is escaped on its own: invalid UTF-8 halves in two pieces (on both sides
        of markup) stay two replacement characters even where the raw bytes, joined, would
        form a valid character */
-    FZ_CHECK(buf_eq(&c->content_view, &v.content),
+    dsml_buf want = {0}, esc = {0};
+    json_view(&c->content_view, &want);
+    FZ_CHECK(fz_bytes_eq(want.data, want.len, v.content.data, v.content.len),
              "SSE content differs from the content deltas\n--- deltas\n%s\n--- SSE\n%s",
-             fz_show(c->content_view.data, c->content_view.len),
-             fz_show(v.content.data, v.content.len));
-    FZ_CHECK(buf_eq(&c->reasoning_view, &v.reasoning),
+             fz_show(want.data, want.len), fz_show(v.content.data, v.content.len));
+    dsml_buf_clear(&want);
+    json_view(&c->reasoning_view, &want);
+    FZ_CHECK(fz_bytes_eq(want.data, want.len, v.reasoning.data, v.reasoning.len),
              "SSE reasoning differs from the reasoning deltas\n--- deltas\n%s\n--- SSE\n%s",
-             fz_show(c->reasoning_view.data, c->reasoning_view.len),
-             fz_show(v.reasoning.data, v.reasoning.len));
+             fz_show(want.data, want.len), fz_show(v.reasoning.data, v.reasoning.len));
     FZ_CHECK(v.n == c->n, "SSE has %u calls, deltas %u", v.n, c->n);
-    dsml_buf want = {0};
     for (uint32_t i = 0; i < v.n; i++) {
-        FZ_CHECK(buf_eq(&v.calls[i].id, &c->calls[i].id), "SSE call %u id differs", i);
+        FZ_CHECK(fz_bytes_eq(v.calls[i].id.data, v.calls[i].id.len, c->calls[i].id.data,
+                             c->calls[i].id.len),
+                 "SSE call %u id differs", i);
+        dsml_buf_clear(&esc);
+        escape(c->calls[i].name.data, c->calls[i].name.len, &esc);
         dsml_buf_clear(&want);
-        json_view(c->calls[i].name.data, c->calls[i].name.len, &want);
-        FZ_CHECK(buf_eq(&want, &v.calls[i].name), "SSE call %u name differs", i);
-        FZ_CHECK(buf_eq(&c->calls[i].args_view, &v.calls[i].args),
-                 "SSE call %u arguments differ:\n%s\n%s", i,
-                 fz_show(c->calls[i].args_view.data, c->calls[i].args_view.len),
+        json_view(&esc, &want);
+        FZ_CHECK(fz_bytes_eq(want.data, want.len, v.calls[i].name.data, v.calls[i].name.len),
+                 "SSE call %u name differs", i);
+        dsml_buf_clear(&want);
+        json_view(&c->calls[i].args_view, &want);
+        FZ_CHECK(fz_bytes_eq(want.data, want.len, v.calls[i].args.data, v.calls[i].args.len),
+                 "SSE call %u arguments differ:\n%s\n%s", i, fz_show(want.data, want.len),
                  fz_show(v.calls[i].args.data, v.calls[i].args.len));
     }
     dsml_buf_free(&want);
+    dsml_buf_free(&esc);
     dsml_buf_free(&v.content);
     dsml_buf_free(&v.reasoning);
     calls_free(v.calls, v.n);
@@ -311,9 +317,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mc == DSML_OK) {
         FZ_CHECK(!strcmp(c.finish, m.finish), "stream finish %s, message finish %s", c.finish,
                  m.finish);
-        FZ_CHECK(buf_eq(&c.reasoning, &m.reasoning), "streamed reasoning differs");
+        FZ_CHECK(fz_bytes_eq(c.reasoning.data, c.reasoning.len, m.reasoning.data, m.reasoning.len),
+                 "streamed reasoning differs");
         if (!incomplete)
-            FZ_CHECK(buf_eq(&c.content, &m.content),
+            FZ_CHECK(fz_bytes_eq(c.content.data, c.content.len, m.content.data, m.content.len),
                      "streamed content differs\n--- stream\n%s\n--- message\n%s",
                      c.content.data ? c.content.data : "", m.content.data ? m.content.data : "");
         uint32_t j = 0;
@@ -326,8 +333,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(j < m.ncalls, "more complete streamed calls than message calls");
             const dsml_call *k = &m.calls[j++];
             FZ_CHECK(!strcmp(c.calls[i].id.data, k->id), "call %u id differs", i);
-            FZ_CHECK(buf_eq(&c.calls[i].name, &k->name), "call %u name differs", i);
-            FZ_CHECK(buf_eq(&c.calls[i].args, &k->arguments),
+            FZ_CHECK(
+                fz_bytes_eq(c.calls[i].name.data, c.calls[i].name.len, k->name.data, k->name.len),
+                "call %u name differs", i);
+            FZ_CHECK(fz_bytes_eq(c.calls[i].args.data, c.calls[i].args.len, k->arguments.data,
+                                 k->arguments.len),
                      "call %u arguments differ\n--- stream\n%s\n--- message\n%s", i,
                      c.calls[i].args.data ? c.calls[i].args.data : "", k->arguments.data);
         }

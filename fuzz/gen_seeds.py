@@ -433,7 +433,7 @@ def write_dicts(root):
               '"choices"', '"message"', '"temperature"', '"max_tokens"', '"{}"',
               '"{\\"a\\": 1}"']
     sse = ["data: ", "data:", "event: ", "id: ", "retry: ", ": ", "\n\n", "\r\n", "\r",
-           "\xef\xbb\xbf", "[DONE]", '"choices":[{"index":0,"delta":{', '"content":"',
+           b"\xef\xbb\xbf", "[DONE]", '"choices":[{"index":0,"delta":{', '"content":"',
            '"reasoning_content":"', '"text":"', '"finish_reason":"stop"',
            '"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"',
            '"usage":{"prompt_tokens":1,"completion_tokens":2}', '"error":{"message":"x"}']

@@ -80,6 +80,14 @@ dsml_callbacks tu_callbacks(void)
     return cb;
 }
 
+void tu_log_result(tu_rec *rec, const dsml_result *r)
+{
+    line(rec, "=", NULL, 0, (unsigned)-1);
+    dsml_buf_printf(&rec->log, "%d:%s@%llu:%u:%llu", (int)r->status,
+                    dsml_code_name(r->error.code), (unsigned long long)r->error.offset,
+                    r->calls, (unsigned long long)r->incomplete_at);
+}
+
 dsml_code tu_parse_log(const char *text, size_t len, const dsml_options *o, size_t chunk,
                        size_t split, tu_rec *rec)
 {
@@ -99,11 +107,7 @@ dsml_code tu_parse_log(const char *text, size_t len, const dsml_options *o, size
     }
     dsml_code f = dsml_finish(p);
     if (c == DSML_OK) c = f;
-    const dsml_result *r = dsml_result_get(p);
-    line(rec, "=", NULL, 0, (unsigned)-1);
-    dsml_buf_printf(&rec->log, "%d:%s@%llu:%u:%llu", (int)r->status,
-                    dsml_code_name(r->error.code), (unsigned long long)r->error.offset,
-                    r->calls, (unsigned long long)r->incomplete_at);
+    tu_log_result(rec, dsml_result_get(p));
     dsml_parser_free(p);
     return c;
 }

@@ -33,6 +33,10 @@ dsml_callbacks tu_callbacks(void);
 dsml_code tu_parse_log(const char *text, size_t len, const dsml_options *o, size_t chunk,
                        size_t split, tu_rec *rec);
 
+/* Append the final line "=<status>:<error code>@<offset>:<calls>:<incomplete_at>" for
+ * result r to the log (as tu_parse_log does). */
+void tu_log_result(tu_rec *rec, const dsml_result *r);
+
 /* Free the recorder's memory. */
 void tu_rec_free(tu_rec *rec);
 
